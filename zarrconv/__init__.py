@@ -1,0 +1,38 @@
+"""zarrconv: a Zarr v2/v3 engine, an xarray backend and OME-Zarr / GeoZarr conventions.
+
+The public API::
+
+    import zarrconv as zc
+    g = zc.open_group("data.zarr", mode="r")
+    a = zc.create_array("data.zarr", "temperature", shape=(100, 100), dtype="f4")
+"""
+
+from __future__ import annotations
+
+from . import config
+from .core import Array, Group, consolidate_metadata, create_array, create_group, open, open_array, open_group  # noqa: A004
+from .errors import (
+    ChecksumError,
+    ChunkAlignmentError,
+    CodecError,
+    ContainsNodeError,
+    CorruptChunkError,
+    InvalidPathError,
+    MetadataError,
+    NodeNotFoundError,
+    ReadOnlyError,
+    SelectionError,
+    ShapeMismatchError,
+    StoreError,
+    UnknownCodecError,
+    ZarrconvError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array", "ChecksumError", "ChunkAlignmentError", "CodecError", "ContainsNodeError", "CorruptChunkError",
+    "Group", "InvalidPathError", "MetadataError", "NodeNotFoundError", "ReadOnlyError", "SelectionError",
+    "ShapeMismatchError", "StoreError", "UnknownCodecError", "ZarrconvError", "config", "consolidate_metadata",
+    "create_array", "create_group", "open", "open_array", "open_group",
+]

@@ -1,0 +1,104 @@
+"""Codecs: registry, the codecs of the core spec, sharding, the numcodecs bridge, pipelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import array_codecs, compression, sharding  # noqa: F401  (register codecs)
+from .base import CODECS, ChunkSpec, Codec, codec_from_json, register_codec
+from .pipeline import CodecPipeline, V2Pipeline, build_pipeline
+
+_BY_STRING = {
+    "zstd": {"name": "zstd", "configuration": {"level": 0, "checksum": False}},
+    "gzip": {"name": "gzip", "configuration": {"level": 5}},
+    "blosc": {"name": "blosc", "configuration": {"cname": "zstd", "clevel": 5, "shuffle": "shuffle", "blocksize": 0}},
+    "crc32c": {"name": "crc32c"},
+}
+
+
+def normalize_codecs(value: Any, *, zarr_format: int = 3, itemsize: int | None = None) -> list[dict]:
+    """Turn what users pass as ``compressors``/``filters`` into codec documents.
+
+    Accepts None, ``"auto"`` (zstd), a codec name string, a v3 codec document, a numcodecs
+    codec instance, a zarrconv :class:`Codec`, or a list of these. For ``zarr_format=2`` the
+    result is numcodecs configs (``{"id": ...}``).
+    """
+    if value is None:
+        return []
+    if isinstance(value, str | dict) or not isinstance(value, list | tuple):
+        value = [value]
+    out: list[dict] = []
+    for v in value:
+        if v == "auto":
+            v = "zstd"
+        if isinstance(v, str):
+            if v not in _BY_STRING:
+                if zarr_format == 2:
+                    out.append({"id": v})
+                    continue
+                codec_from_json({"name": v})  # raises UnknownCodecError for unknown names
+                out.append({"name": v})
+                continue
+            doc = dict(_BY_STRING[v])
+            if v == "blosc" and itemsize:
+                doc = {"name": "blosc", "configuration": {**doc["configuration"], "typesize": itemsize}}
+        elif isinstance(v, Codec):
+            doc = v.to_json()
+        elif isinstance(v, dict):
+            doc = v
+        elif hasattr(v, "get_config") and hasattr(v, "codec_id"):
+            conf = dict(v.get_config())
+            cid = conf.pop("id")
+            if zarr_format == 2:
+                out.append({"id": cid, **conf})
+                continue
+            native = {"zstd", "gzip", "blosc"}
+            if cid in native:
+                doc = codec_from_json({"name": cid, "configuration": _numcodecs_to_v3(cid, conf)}).to_json()
+            else:
+                doc = {"name": f"numcodecs.{cid}", "configuration": conf}
+        else:
+            raise TypeError(f"cannot use {v!r} as a codec")
+        if zarr_format == 2:
+            out.append(_v3_to_numcodecs(doc))
+        else:
+            codec_from_json(doc)  # validate early, with a clear error
+            out.append(doc)
+    return out
+
+
+def _numcodecs_to_v3(cid: str, conf: dict) -> dict:
+    if cid == "blosc":
+        return {"cname": conf.get("cname", "lz4"), "clevel": conf.get("clevel", 5),
+                "shuffle": {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}[conf.get("shuffle", 1)],
+                "blocksize": conf.get("blocksize", 0)}
+    if cid == "zstd":
+        return {"level": conf.get("level", 0), "checksum": conf.get("checksum", False)}
+    return conf
+
+
+def _v3_to_numcodecs(doc: dict) -> dict:
+    """A v3 codec document as a numcodecs config, for v2 metadata."""
+    name = doc.get("name", doc.get("id"))
+    conf = dict(doc.get("configuration") or {})
+    if "id" in doc:
+        return doc
+    if name.startswith("numcodecs."):
+        return {"id": name[len("numcodecs."):], **conf}
+    if name == "blosc":
+        return {"id": "blosc", "cname": conf.get("cname", "zstd"), "clevel": conf.get("clevel", 5),
+                "shuffle": {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[conf.get("shuffle", "shuffle")],
+                "blocksize": conf.get("blocksize", 0)}
+    if name == "zstd":
+        return {"id": "zstd", "level": conf.get("level", 0), "checksum": conf.get("checksum", False)}
+    if name == "gzip":
+        return {"id": "gzip", "level": conf.get("level", 5)}
+    if name == "crc32c":
+        return {"id": "crc32c"}
+    raise TypeError(f"codec {name!r} has no Zarr v2 equivalent")
+
+
+__all__ = [
+    "CODECS", "ChunkSpec", "Codec", "CodecPipeline", "V2Pipeline", "build_pipeline",
+    "codec_from_json", "normalize_codecs", "register_codec",
+]

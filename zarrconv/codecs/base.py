@@ -1,0 +1,122 @@
+"""The codec interface and registry.
+
+A codec is ``encode/decode/get_config/from_config`` (as in numcodecs), plus a ``kind``
+saying where it sits in a v3 chain: ``array_array`` (transpose, filters), ``array_bytes``
+(bytes, vlen strings, sharding) or ``bytes_bytes`` (compressors, checksums).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import MetadataError, UnknownCodecError
+from ..format.dtypes import DataType
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """What a codec needs to know of the chunk it handles."""
+
+    shape: tuple[int, ...]
+    data_type: DataType
+    fill_value: Any
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data_type.dtype
+
+    @property
+    def nbytes(self) -> int | None:
+        """Size of the chunk as raw fixed-size elements, None for variable-length types."""
+        if not self.data_type.fixed_size:
+            return None
+        n = self.dtype.itemsize
+        for s in self.shape:
+            n *= s
+        return n
+
+
+class Codec(ABC):
+    """Base class of all codecs."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+
+    @classmethod
+    def from_config(cls, config: dict) -> Codec:
+        """Build the codec from its ``configuration`` object."""
+        try:
+            return cls(**config)
+        except TypeError as e:
+            raise MetadataError(f"codec {cls.name!r}: invalid configuration {config!r}: {e}") from None
+
+    @abstractmethod
+    def get_config(self) -> dict:
+        """The ``configuration`` object of the codec's metadata document."""
+
+    def to_json(self) -> dict:
+        """The codec's metadata document ``{"name": ..., "configuration": ...}``."""
+        conf = self.get_config()
+        return {"name": self.name, "configuration": conf} if conf else {"name": self.name}
+
+    def resolve(self, spec: ChunkSpec) -> ChunkSpec:
+        """The spec of the encoded chunk (array-array codecs change shape or dtype)."""
+        return spec
+
+    def encoded_size_bound(self, n: int | None) -> int | None:
+        """An upper bound of the encoded size of ``n`` input bytes (bytes-bytes codecs)."""
+        return None if n is None else n + (n >> 3) + 1024
+
+    @abstractmethod
+    def encode(self, data: Any, spec: ChunkSpec) -> Any:
+        """Encode one chunk."""
+
+    @abstractmethod
+    def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> Any:
+        """Decode one chunk. Bytes-bytes codecs must refuse output longer than ``limit``."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.to_json() == other.to_json()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+#: Codec classes by v3 name. Extend with :func:`register_codec`.
+CODECS: dict[str, type[Codec]] = {}
+
+
+def register_codec(cls: type[Codec]) -> type[Codec]:
+    """Class decorator adding a codec to the registry under its ``name``."""
+    CODECS[cls.name] = cls
+    return cls
+
+
+def codec_from_json(doc: Any) -> Codec:
+    """Instantiate a codec from its v3 metadata document (or bare name)."""
+    if isinstance(doc, str):
+        doc = {"name": doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
+        raise MetadataError(f"codec {doc!r} must be an object with a name")
+    name = doc["name"]
+    config = doc.get("configuration") or {}
+    if not isinstance(config, dict):
+        raise MetadataError(f"codec {name!r}: configuration must be an object")
+    cls = CODECS.get(name)
+    if cls is None:
+        if name.startswith("numcodecs."):
+            from .numcodecs_bridge import NumcodecsCodec
+
+            return NumcodecsCodec.from_numcodecs_id(name[len("numcodecs."):], config)
+        raise UnknownCodecError(
+            f"unknown codec {name!r}: zarrconv knows {sorted(CODECS)} and numcodecs.<id>; "
+            "install or register a codec of that name to read this array"
+        )
+    return cls.from_config(config)

@@ -1,0 +1,203 @@
+"""Bytes-to-bytes codecs: gzip, zstd, blosc and the crc32c checksum.
+
+Every decoder refuses output larger than the limit the pipeline computes from the chunk
+size, so a corrupt or hostile chunk cannot make zarrconv allocate without bound.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+
+from ..errors import ChecksumError, CorruptChunkError, MetadataError
+from .base import ChunkSpec, Codec, register_codec
+
+
+def _as_bytes_like(data: Any) -> Any:
+    if isinstance(data, np.ndarray):
+        return data.reshape(-1).view(np.uint8) if data.flags.c_contiguous else np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+    return data
+
+
+@register_codec
+class GzipCodec(Codec):
+    """gzip (RFC 1952) at a level 0-9, through zlib (which releases the GIL)."""
+
+    name = "gzip"
+    kind = "bytes_bytes"
+
+    def __init__(self, level: int = 5) -> None:
+        if not isinstance(level, int) or not 0 <= level <= 9:
+            raise MetadataError(f"gzip level {level!r} must be an integer 0-9")
+        self.level = level
+
+    def get_config(self) -> dict:
+        return {"level": self.level}
+
+    def encode(self, data: Any, spec: ChunkSpec) -> bytes:
+        c = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+        return c.compress(_as_bytes_like(data)) + c.flush()
+
+    def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> bytes:
+        d = zlib.decompressobj(47)  # gzip or zlib header
+        try:
+            out = d.decompress(_as_bytes_like(data), limit + 1 if limit else 0)
+        except zlib.error as e:
+            raise CorruptChunkError(f"gzip data is corrupt: {e}") from None
+        if limit is not None and (len(out) > limit or d.unconsumed_tail):
+            raise CorruptChunkError(f"gzip data expands beyond the {limit} bytes a chunk can hold")
+        if not d.eof:
+            raise CorruptChunkError("gzip data is truncated")
+        return out
+
+
+@register_codec
+class ZstdCodec(Codec):
+    """Zstandard at a level (negative for fast modes), optionally with its frame checksum."""
+
+    name = "zstd"
+    kind = "bytes_bytes"
+
+    def __init__(self, level: int = 0, checksum: bool = False) -> None:
+        from numcodecs import Zstd
+
+        if not isinstance(level, int) or not -131072 <= level <= 22:
+            raise MetadataError(f"zstd level {level!r} must be an integer <= 22")
+        self.level = level
+        self.checksum = bool(checksum)
+        self._codec = Zstd(level=level, checksum=self.checksum)
+
+    def get_config(self) -> dict:
+        return {"level": self.level, "checksum": self.checksum}
+
+    def encode(self, data: Any, spec: ChunkSpec) -> bytes:
+        return self._codec.encode(_as_bytes_like(data))
+
+    def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None, out: Any = None) -> Any:
+        try:
+            if out is not None:
+                return self._codec.decode(data, out=out)
+            if limit is not None:
+                size = _zstd_content_size(data)
+                if size is not None:
+                    if size > limit:
+                        raise CorruptChunkError(f"zstd frame declares {size} bytes, more than the {limit} a chunk can hold")
+                    return self._codec.decode(data, out=np.empty(size, np.uint8))
+            result = self._codec.decode(data)
+        except CorruptChunkError:
+            raise
+        except Exception as e:  # numcodecs raises RuntimeError/ValueError on bad frames
+            raise CorruptChunkError(f"zstd data is corrupt: {e}") from None
+        if limit is not None and len(result) > limit:
+            raise CorruptChunkError(f"zstd data expands beyond the {limit} bytes a chunk can hold")
+        return result
+
+
+def _zstd_content_size(data: Any) -> int | None:
+    """The decompressed size a zstd frame header declares, or None when absent."""
+    b = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    if len(b) < 6 or bytes(b[:4]) != b"\x28\xb5\x2f\xfd":
+        raise CorruptChunkError("not a zstd frame (bad magic number)")
+    fhd = b[4]
+    fcs_flag = fhd >> 6
+    single = (fhd >> 5) & 1
+    did_flag = fhd & 3
+    pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[did_flag]
+    nbytes = (1 if single else 0, 2, 4, 8)[fcs_flag]
+    if nbytes == 0:
+        return None
+    if len(b) < pos + nbytes:
+        raise CorruptChunkError("zstd frame header is truncated")
+    size = int.from_bytes(bytes(b[pos:pos + nbytes]), "little")
+    return size + 256 if nbytes == 2 else size
+
+
+_SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+_SHUFFLE_NAMES = {v: k for k, v in _SHUFFLE.items()}
+
+
+@register_codec
+class BloscCodec(Codec):
+    """Blosc with any of its compressors and byte/bit shuffling."""
+
+    name = "blosc"
+    kind = "bytes_bytes"
+
+    def __init__(self, cname: str = "zstd", clevel: int = 5, shuffle: Any = "shuffle",
+                 typesize: int | None = None, blocksize: int = 0) -> None:
+        from numcodecs import Blosc
+
+        if isinstance(shuffle, int):
+            shuffle = _SHUFFLE_NAMES.get(shuffle, shuffle)
+        if shuffle not in _SHUFFLE:
+            raise MetadataError(f"blosc shuffle {shuffle!r} must be one of {list(_SHUFFLE)}")
+        if cname not in ("lz4", "lz4hc", "blosclz", "zstd", "zlib", "snappy"):
+            raise MetadataError(f"blosc cname {cname!r} is unknown")
+        self.cname, self.clevel, self.shuffle = cname, int(clevel), shuffle
+        self.typesize, self.blocksize = typesize, int(blocksize)
+        self._codec = Blosc(cname=cname, clevel=self.clevel, shuffle=_SHUFFLE[shuffle],
+                            blocksize=self.blocksize, typesize=typesize)
+
+    def get_config(self) -> dict:
+        conf: dict[str, Any] = {"cname": self.cname, "clevel": self.clevel, "shuffle": self.shuffle,
+                                "blocksize": self.blocksize}
+        if self.typesize is not None:
+            conf["typesize"] = self.typesize
+        return conf
+
+    def encode(self, data: Any, spec: ChunkSpec) -> bytes:
+        return self._codec.encode(_as_bytes_like(data))
+
+    def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None, out: Any = None) -> Any:
+        from numcodecs.blosc import cbuffer_sizes
+
+        try:
+            nbytes, cbytes, _ = cbuffer_sizes(data)
+        except Exception as e:
+            raise CorruptChunkError(f"blosc header is corrupt: {e}") from None
+        if limit is not None and nbytes > limit:
+            raise CorruptChunkError(f"blosc data declares {nbytes} bytes, more than the {limit} a chunk can hold")
+        if cbytes > len(memoryview(data).cast("B")):
+            raise CorruptChunkError(f"blosc data is truncated: {len(data)} of {cbytes} bytes")
+        try:
+            return self._codec.decode(data, out=out)
+        except Exception as e:
+            raise CorruptChunkError(f"blosc data is corrupt: {e}") from None
+
+
+@register_codec
+class Crc32cCodec(Codec):
+    """Appends a CRC-32C checksum (4 bytes, little endian); a mismatch on read raises."""
+
+    name = "crc32c"
+    kind = "bytes_bytes"
+
+    def __init__(self) -> None:
+        pass
+
+    def get_config(self) -> dict:
+        return {}
+
+    def encoded_size_bound(self, n: int | None) -> int | None:
+        return None if n is None else n + 4
+
+    def encode(self, data: Any, spec: ChunkSpec) -> bytes:
+        from crc32c import crc32c
+
+        raw = bytes(_as_bytes_like(data))
+        return raw + crc32c(raw).to_bytes(4, "little")
+
+    def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> Any:
+        from crc32c import crc32c
+
+        view = memoryview(data).cast("B")
+        if len(view) < 4:
+            raise CorruptChunkError(f"chunk of {len(view)} bytes is too short to hold a crc32c checksum")
+        body = view[:-4]
+        stored = int.from_bytes(view[-4:], "little")
+        actual = crc32c(body)
+        if stored != actual:
+            raise ChecksumError(f"crc32c checksum mismatch (stored {stored:#010x}, computed {actual:#010x})")
+        return body

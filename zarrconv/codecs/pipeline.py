@@ -1,0 +1,262 @@
+"""Codec pipelines: the chain that turns a chunk into stored bytes and back.
+
+:class:`CodecPipeline` runs a v3 chain (array->array codecs, one array->bytes codec,
+bytes->bytes codecs); :class:`V2Pipeline` runs v2 ``filters`` + ``compressor`` + ``order``.
+Both offer ``decode_into``, the zero-copy fast path that decompresses straight into the
+caller's output buffer when the chain allows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..errors import CodecError, CorruptChunkError, MetadataError
+from ..format.metadata import ArrayMetadata
+from .array_codecs import BytesCodec
+from .base import ChunkSpec, Codec, codec_from_json
+from .compression import BloscCodec, ZstdCodec
+
+
+def _limit_chain(bb: list[Codec], nbytes: int | None) -> list[int | None]:
+    """Upper bounds of each bytes->bytes decoder's output, innermost first."""
+    limits: list[int | None] = []
+    n = nbytes
+    for codec in bb:
+        limits.append(n)
+        n = codec.encoded_size_bound(n)
+    return limits
+
+
+class CodecPipeline:
+    """A v3 codec chain bound to one chunk shape."""
+
+    def __init__(self, codecs: list[Codec], spec: ChunkSpec) -> None:
+        self.codecs = codecs
+        self.spec = spec
+        aa: list[Codec] = []
+        ab: Codec | None = None
+        bb: list[Codec] = []
+        for c in codecs:
+            if c.kind == "array_array":
+                if ab is not None:
+                    raise MetadataError(f"array->array codec {c.name!r} must come before the array->bytes codec")
+                aa.append(c)
+            elif c.kind == "array_bytes":
+                if ab is not None:
+                    raise MetadataError(f"codec chain has two array->bytes codecs ({ab.name!r}, {c.name!r})")
+                ab = c
+            else:
+                if ab is None:
+                    raise MetadataError(f"bytes->bytes codec {c.name!r} must come after an array->bytes codec")
+                bb.append(c)
+        if ab is None:
+            raise MetadataError("codec chain has no array->bytes codec (such as 'bytes')")
+        self.aa, self.ab, self.bb = aa, ab, bb
+        self.aa_specs = []
+        s = spec
+        for c in aa:
+            self.aa_specs.append(s)
+            s = c.resolve(s)
+        self.ab_spec = s
+        ab_size = s.nbytes if isinstance(ab, BytesCodec) else None
+        self.bb_limits = _limit_chain(bb, ab_size)
+        # zero-copy decode: no array->array codecs, native bytes, at most one decompressor
+        self.direct = (
+            not aa
+            and isinstance(ab, BytesCodec)
+            and ab.is_native(spec.dtype)
+            and spec.data_type.fixed_size
+            and len(bb) <= 1
+            and (not bb or isinstance(bb[0], ZstdCodec | BloscCodec))
+        )
+
+    @property
+    def sharding(self) -> Any:
+        """The sharding codec when it is the whole array->bytes step (partial reads possible)."""
+        from .sharding import ShardingCodec
+
+        return self.ab if isinstance(self.ab, ShardingCodec) and not self.aa and not self.bb else None
+
+    def decode(self, raw: Any) -> np.ndarray:
+        """Decode stored bytes to a chunk of ``spec.shape``."""
+        data = raw
+        for codec, limit in zip(reversed(self.bb), reversed(self.bb_limits)):
+            data = codec.decode(data, self.ab_spec, limit)
+        arr = self.ab.decode(data, self.ab_spec)
+        for codec, spec in zip(reversed(self.aa), reversed(self.aa_specs)):
+            arr = codec.decode(arr, spec)
+        if arr.shape != self.spec.shape:
+            raise CorruptChunkError(f"chunk decoded to shape {arr.shape}, expected {self.spec.shape}")
+        return arr
+
+    def decode_into(self, raw: Any, out: np.ndarray) -> bool:
+        """Decode straight into ``out`` (C-contiguous, chunk shape); False if the chain cannot."""
+        if not self.direct:
+            return False
+        view = out.reshape(-1).view(np.uint8)
+        if not self.bb:
+            buf = memoryview(raw).cast("B")
+            if len(buf) != view.size:
+                raise CorruptChunkError(f"chunk has {len(buf)} bytes, expected {view.size}")
+            view[:] = np.frombuffer(buf, np.uint8)
+            return True
+        codec = self.bb[0]
+        try:
+            if isinstance(codec, ZstdCodec):
+                size = _content_size_or_none(raw)
+                if size is not None and size != view.size:
+                    raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {view.size}")
+                if size is None:
+                    return False
+                codec.decode(raw, self.ab_spec, out=view)
+            else:
+                from numcodecs.blosc import cbuffer_sizes
+
+                nbytes = cbuffer_sizes(raw)[0]
+                if nbytes != view.size:
+                    raise CorruptChunkError(f"chunk decodes to {nbytes} bytes, expected {view.size}")
+                codec.decode(raw, self.ab_spec, out=view)
+        except CodecError:
+            raise
+        except Exception as e:
+            raise CorruptChunkError(f"{codec.name} data is corrupt: {e}") from None
+        return True
+
+    def encode(self, chunk: np.ndarray) -> Any:
+        """Encode a chunk of ``spec.shape`` to bytes."""
+        data: Any = chunk
+        for codec, spec in zip(self.aa, self.aa_specs):
+            data = codec.encode(data, spec)
+        data = self.ab.encode(data, self.ab_spec)
+        for codec in self.bb:
+            data = codec.encode(data, self.ab_spec)
+        return data
+
+
+def _content_size_or_none(raw: Any) -> int | None:
+    from .compression import _zstd_content_size
+
+    return _zstd_content_size(raw)
+
+
+class V2Pipeline:
+    """Zarr v2 chunk encoding: memory order, then ``filters``, then ``compressor``."""
+
+    def __init__(self, filters: list[dict] | None, compressor: dict | None, order: str, spec: ChunkSpec) -> None:
+        from .numcodecs_bridge import get_numcodec
+
+        self.spec = spec
+        self.order = order
+        self.filters = [get_numcodec(f, "filter: ") for f in filters or []]
+        self.compressor = get_numcodec(compressor, "compressor: ") if compressor else None
+        self.direct = (
+            not self.filters and order == "C" and spec.dtype.isnative and spec.dtype.kind not in "OV"
+            and (self.compressor is None or self.compressor.codec_id in ("zstd", "blosc"))
+        )
+        self.sharding = None
+
+    def decode(self, raw: Any) -> np.ndarray:
+        spec = self.spec
+        nbytes = spec.nbytes
+        data = raw
+        if self.compressor is not None:
+            try:
+                if nbytes is not None and not self.filters and self.compressor.codec_id in ("zstd", "blosc", "lz4", "zlib", "gzip"):
+                    data = self._decode_bounded(data, nbytes)
+                else:
+                    data = self.compressor.decode(data)
+            except CodecError:
+                raise
+            except Exception as e:
+                raise CorruptChunkError(f"compressor {self.compressor.codec_id!r} could not decode the chunk: {e}") from None
+        for f in reversed(self.filters):
+            try:
+                data = f.decode(data)
+            except Exception as e:
+                raise CorruptChunkError(f"filter {f.codec_id!r} could not decode the chunk: {e}") from None
+        if spec.dtype.kind == "O":
+            arr = np.asarray(data, dtype=object)
+            if arr.size != int(np.prod(spec.shape)):
+                raise CorruptChunkError(f"chunk holds {arr.size} objects, expected {int(np.prod(spec.shape))}")
+            return arr.reshape(spec.shape, order=self.order)
+        if isinstance(data, np.ndarray) and data.dtype != np.uint8 and data.dtype.itemsize == spec.dtype.itemsize:
+            arr = data.reshape(-1).view(spec.dtype)
+        else:
+            buf = np.frombuffer(memoryview(data).cast("B"), np.uint8)
+            if buf.size != nbytes:
+                raise CorruptChunkError(f"chunk decodes to {buf.size} bytes, expected {nbytes}")
+            arr = buf.view(spec.dtype)
+        if arr.size != int(np.prod(spec.shape)):
+            raise CorruptChunkError(f"chunk decodes to {arr.size} elements, expected {spec.shape}")
+        return arr.reshape(spec.shape, order=self.order)
+
+    def _decode_bounded(self, data: Any, nbytes: int) -> Any:
+        out = np.empty(nbytes, np.uint8)
+        cid = self.compressor.codec_id
+        if cid == "zstd":
+            from .compression import _zstd_content_size
+
+            size = _zstd_content_size(data)
+            if size is not None and size != nbytes:
+                raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
+        elif cid == "blosc":
+            from numcodecs.blosc import cbuffer_sizes
+
+            if cbuffer_sizes(data)[0] != nbytes:
+                raise CorruptChunkError(f"chunk decodes to {cbuffer_sizes(data)[0]} bytes, expected {nbytes}")
+        elif cid in ("zlib", "gzip"):
+            import zlib
+
+            d = zlib.decompressobj(47 if cid == "gzip" else 15)
+            res = d.decompress(data, nbytes + 1)
+            if len(res) != nbytes or not d.eof:
+                raise CorruptChunkError(f"chunk decodes to more or fewer than {nbytes} bytes")
+            return res
+        return self.compressor.decode(data, out=out)
+
+    def decode_into(self, raw: Any, out: np.ndarray) -> bool:
+        if not self.direct:
+            return False
+        view = out.reshape(-1).view(np.uint8)
+        if self.compressor is None:
+            buf = memoryview(raw).cast("B")
+            if len(buf) != view.size:
+                raise CorruptChunkError(f"chunk has {len(buf)} bytes, expected {view.size}")
+            view[:] = np.frombuffer(buf, np.uint8)
+            return True
+        res = self._decode_bounded(raw, view.size)
+        if res is not view and np.asarray(res).reshape(-1).view(np.uint8).ctypes.data != view.ctypes.data:
+            view[:] = np.frombuffer(memoryview(res).cast("B"), np.uint8)
+        return True
+
+    def encode(self, chunk: np.ndarray) -> Any:
+        data: Any = np.asfortranarray(chunk) if self.order == "F" else np.ascontiguousarray(chunk)
+        if self.order == "F" and data.ndim > 1 and data.dtype.kind != "O":
+            data = data.T.reshape(-1)  # bytes in F order
+        elif data.dtype.kind == "O" and self.order == "F":
+            data = data.reshape(-1, order="F")
+        for f in self.filters:
+            data = f.encode(data)
+        if self.compressor is not None:
+            data = self.compressor.encode(data)
+        return data
+
+
+def build_pipeline(meta: ArrayMetadata, shape: tuple[int, ...] | None = None) -> CodecPipeline | V2Pipeline:
+    """The pipeline of an array's chunks (of ``shape``, default the regular chunk shape)."""
+    spec = ChunkSpec(tuple(shape if shape is not None else meta.chunk_shape), meta.data_type, meta.fill_value)
+    if meta.zarr_format == 2:
+        return V2Pipeline(meta.filters, meta.compressor, meta.order, spec)
+    return CodecPipeline([codec_from_json(c) for c in meta.codecs], spec)
+
+
+def pipeline_for_spec(codecs: list[dict], spec: ChunkSpec) -> CodecPipeline:
+    """A v3 pipeline from codec documents (used for shard inner chunks)."""
+    return CodecPipeline([codec_from_json(c) for c in codecs], spec)
+
+
+def with_shape(spec: ChunkSpec, shape: tuple[int, ...]) -> ChunkSpec:
+    return replace(spec, shape=tuple(shape))

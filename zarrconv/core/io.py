@@ -1,0 +1,362 @@
+"""Chunk I/O scheduling: fetch, decode and scatter for reads; merge, encode and store for writes.
+
+Work is split into a few batches per worker thread (not one future per chunk: the
+per-chunk budget is tens of microseconds). Local stores are read inside the workers, so
+file reads and decompression overlap; high-latency stores get one batched request of all
+keys first. Sharded arrays fetch shard indexes, then only the inner chunks needed, as
+byte ranges in one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import config
+from ..errors import CorruptChunkError, ZarrconvError
+from .fill import full_chunk, is_fill
+from .indexing import ChunkTask, Plan, ortho_get, ortho_set
+
+if TYPE_CHECKING:
+    from .array import Array
+
+_pool: ThreadPoolExecutor | None = None
+_pool_key: tuple[int, int] | None = None
+_local = threading.local()
+_pool_lock = threading.Lock()
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """The shared pool, rebuilt after fork or when the thread setting changes."""
+    global _pool, _pool_key
+    key = (os.getpid(), workers)
+    if _pool_key != key:
+        with _pool_lock:
+            if _pool_key != key:
+                _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zarrconv")
+                _pool_key = key
+    return _pool  # type: ignore[return-value]
+
+
+def _reset_after_fork() -> None:
+    global _pool, _pool_key, _pool_lock
+    _pool, _pool_key, _pool_lock = None, None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _as_worker(fn: Callable[[list], Any], batch: list) -> Any:
+    prev = getattr(_local, "worker", False)
+    _local.worker = True
+    try:
+        return fn(batch)
+    finally:
+        _local.worker = prev
+
+
+def run_batches(fn: Callable[[list], Any], items: Sequence, per_worker: int = 4) -> list:
+    """Run ``fn`` on batches of ``items`` across the pool (the caller runs one batch too).
+
+    Nested calls from inside a worker run inline, so pool work never waits on the pool.
+    """
+    items = list(items)
+    n = len(items)
+    if n == 0:
+        return []
+    workers = int(config.get("threads"))
+    if n == 1 or workers <= 1 or getattr(_local, "worker", False):
+        return [_as_worker(fn, items)]
+    nb = min(n, workers * per_worker)
+    size = math.ceil(n / nb)
+    batches = [items[i:i + size] for i in range(0, n, size)]
+    pool = _executor(workers)
+    futures = [pool.submit(_as_worker, fn, b) for b in batches[1:]]
+    results = []
+    try:
+        results.append(_as_worker(fn, batches[0]))
+    finally:
+        results.extend(f.result() for f in futures)
+    return results
+
+
+def chunk_error(arr: Array, key: str, exc: BaseException) -> ZarrconvError:
+    """Re-raise a chunk failure naming the array, store and key."""
+    where = f"array {arr.path or '/'!r} in {arr.store.url}, chunk {key!r}"
+    if isinstance(exc, ZarrconvError):
+        err = type(exc)(f"{where}: {exc}")
+    else:
+        err = CorruptChunkError(f"{where}: cannot decode ({type(exc).__name__}: {exc})")
+    err.__cause__ = exc
+    return err
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def _place(arr: Array, pipe: Any, task: ChunkTask, key: str, blob: Any, out: np.ndarray, pointwise: bool) -> None:
+    """Decode one chunk (or fill) into its place in ``out``."""
+    osel = task.out_sel
+    if blob is None:
+        if pointwise:
+            out[osel] = arr._fill_for_output
+        else:
+            ortho_set(out, osel, arr._fill_for_output)
+        return
+    try:
+        if task.complete and osel and pipe.direct and all(isinstance(s, slice) for s in osel):
+            dest = out[osel]
+            if dest.shape == pipe.spec.shape and dest.flags.c_contiguous and pipe.decode_into(blob, dest):
+                return
+        chunk = pipe.decode(blob)
+    except Exception as e:
+        raise chunk_error(arr, key, e) from None
+    if pointwise:
+        out[osel] = chunk[task.chunk_sel]
+    else:
+        ortho_set(out, osel, ortho_get(chunk, task.chunk_sel))
+
+
+def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> None:
+    """Fill ``out`` with the selection described by ``plan``."""
+    if arr._sharding is not None:
+        _read_sharded(arr, plan, out, pointwise)
+        return
+    store = arr.store
+    items = [(t, arr._chunk_key(t.coords)) for t in plan.tasks]
+    regular = arr.metadata.chunk_grid.is_regular
+
+    def decode(pairs: list) -> None:
+        for (t, key), blob in pairs:
+            pipe = arr._pipeline if regular else arr._pipeline_for(t.coords)
+            _place(arr, pipe, t, key, blob, out, pointwise)
+
+    if store.prefers_single_batch:
+        blobs = store.get_many([(k, None) for _, k in items])
+        run_batches(decode, list(zip(items, blobs)))
+        return
+
+    def fetch_decode(batch: list) -> None:
+        blobs = store.get_many([(k, None) for _, k in batch])
+        decode(list(zip(batch, blobs)))
+
+    run_batches(fetch_decode, items)
+
+
+def _group_by_shard(arr: Array, tasks: list[ChunkTask]) -> dict[tuple[int, ...], list[tuple[tuple[int, ...], ChunkTask]]]:
+    cps = arr._chunks_per_shard
+    groups: dict[tuple[int, ...], list] = defaultdict(list)
+    for t in tasks:
+        shard = tuple(c // k for c, k in zip(t.coords, cps))
+        local = tuple(c % k for c, k in zip(t.coords, cps))
+        groups[shard].append((local, t))
+    return groups
+
+
+def _inner_in_bounds(arr: Array, shard: tuple[int, ...]) -> int:
+    cps = arr._chunks_per_shard
+    grid = arr._inner_grid_shape
+    n = 1
+    for s, k, g in zip(shard, cps, grid):
+        n *= max(0, min(k, g - s * k))
+    return n
+
+
+def _fetch_shards(arr: Array, shards: list) -> list[tuple[ChunkTask, str, Any]]:
+    """Fetch what the tasks of these shards need: whole shards, or index then byte ranges."""
+    codec = arr._sharding
+    cps = arr._chunks_per_shard
+    store = arr.store
+    requests = []
+    for shard, lst in shards:
+        key = arr._chunk_key(shard)
+        whole = len(lst) == _inner_in_bounds(arr, shard)
+        requests.append((key, None if whole else codec.index_range(cps)))
+    first = store.get_many(requests)
+    result: list[tuple[ChunkTask, str, Any]] = []
+    second: list[tuple[ChunkTask, str, tuple[int, int]]] = []
+    for (shard, lst), (key, rng), blob in zip(shards, requests, first):
+        if blob is None:
+            result.extend((t, key, None) for _, t in lst)
+            continue
+        try:
+            if rng is None:
+                parts = codec.split(blob, cps)
+                result.extend((t, key, parts.get(local)) for local, t in lst)
+                continue
+            index = codec.decode_index(blob, cps)
+        except Exception as e:
+            raise chunk_error(arr, key, e) from None
+        for local, t in lst:
+            off, n = (int(v) for v in index[local])
+            if off == 2**64 - 1 and n == 2**64 - 1:
+                result.append((t, key, None))
+            else:
+                second.append((t, key, (off, off + n)))
+    if second:
+        blobs = store.get_many([(key, rng) for _, key, rng in second])
+        for (t, key, rng), blob in zip(second, blobs):
+            if blob is None or len(blob) != rng[1] - rng[0]:
+                raise chunk_error(arr, key, CorruptChunkError(
+                    f"shard index points outside the shard (bytes {rng[0]}-{rng[1]})"))
+            result.append((t, key, blob))
+    return result
+
+
+def _read_sharded(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool) -> None:
+    pipe = arr._inner_pipeline
+    shards = list(_group_by_shard(arr, plan.tasks).items())
+
+    def decode(triples: list) -> None:
+        for t, key, blob in triples:
+            _place(arr, pipe, t, key, blob, out, pointwise)
+
+    if arr.store.prefers_single_batch or len(shards) == 1:
+        triples = _fetch_shards(arr, shards)
+        run_batches(decode, triples)
+        return
+
+    def fetch_decode(batch: list) -> None:
+        decode(_fetch_shards(arr, batch))
+
+    run_batches(fetch_decode, shards, per_worker=2)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+def _region(value: np.ndarray, task: ChunkTask, pointwise: bool) -> np.ndarray:
+    return value[task.out_sel] if pointwise else ortho_get(value, task.out_sel)
+
+
+def _merge(arr: Array, pipe: Any, key: str, existing: Any, task: ChunkTask, region: np.ndarray,
+           shape: tuple[int, ...], pointwise: bool) -> np.ndarray:
+    """The new content of a chunk: existing (or fill) with the region written in."""
+    if task.complete and region.shape == tuple(shape):
+        return region
+    if task.complete or existing is None:
+        chunk = full_chunk(shape, arr.dtype, arr.fill_value)
+    else:
+        try:
+            chunk = np.array(pipe.decode(existing), copy=True)
+        except Exception as e:
+            raise chunk_error(arr, key, e) from None
+    if pointwise:
+        chunk[task.chunk_sel] = region
+    else:
+        ortho_set(chunk, task.chunk_sel, region)
+    return chunk
+
+
+def _encode_or_none(arr: Array, pipe: Any, key: str, chunk: np.ndarray) -> Any:
+    """Encoded bytes, or None when the chunk equals the fill value and is not to be stored."""
+    if not arr.write_empty_chunks and is_fill(chunk, arr.fill_value):
+        return None
+    try:
+        return pipe.encode(chunk)
+    except ZarrconvError as e:
+        raise chunk_error(arr, key, e) from None
+
+
+def write(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool = False) -> None:
+    """Write ``value`` (already shaped like the selection) into the chunks of ``plan``."""
+    if arr._sharding is not None:
+        _write_sharded(arr, plan, value, pointwise)
+        return
+    store = arr.store
+    regular = arr.metadata.chunk_grid.is_regular
+
+    def work(batch: list) -> None:
+        to_set: dict[str, Any] = {}
+        to_delete: list[str] = []
+        for t in batch:
+            key = arr._chunk_key(t.coords)
+            pipe = arr._pipeline if regular else arr._pipeline_for(t.coords)
+            shape = pipe.spec.shape
+            region = _region(value, t, pointwise)
+            if t.complete:
+                enc = _encode_or_none(arr, pipe, key, _merge(arr, pipe, key, None, t, region, shape, pointwise))
+                if enc is None:
+                    to_delete.append(key)
+                else:
+                    to_set[key] = enc
+                continue
+            with store.lock(key):  # read-modify-write: serialised per key, across processes on disk
+                chunk = _merge(arr, pipe, key, store.get(key), t, region, shape, pointwise)
+                enc = _encode_or_none(arr, pipe, key, chunk)
+                store.delete(key) if enc is None else store.set(key, enc)
+        if to_set:
+            store.set_many(to_set)
+        if to_delete:
+            store.delete_many(to_delete)
+
+    run_batches(work, plan.tasks)
+
+
+def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -> None:
+    codec = arr._sharding
+    cps = arr._chunks_per_shard
+    pipe = arr._inner_pipeline
+    shape = pipe.spec.shape
+    store = arr.store
+    groups = _group_by_shard(arr, plan.tasks)
+    whole = {s: lst for s, lst in groups.items()
+             if all(t.complete for _, t in lst) and len(lst) == _inner_in_bounds(arr, s)}
+    partial = [(s, lst) for s, lst in groups.items() if s not in whole]
+
+    # whole shards: encode every inner chunk in parallel, then write each shard once
+    flat = [(s, local, t) for s, lst in whole.items() for local, t in lst]
+
+    def encode(batch: list) -> list:
+        out = []
+        for s, local, t in batch:
+            key = arr._chunk_key(s)
+            chunk = _merge(arr, pipe, key, None, t, _region(value, t, pointwise), shape, pointwise)
+            out.append((s, local, _encode_or_none(arr, pipe, key, chunk)))
+        return out
+
+    parts: dict[tuple[int, ...], dict] = {s: {} for s in whole}
+    for res in run_batches(encode, flat):
+        for s, local, enc in res:
+            if enc is not None:
+                parts[s][local] = enc
+    to_set = {}
+    to_delete = []
+    for s, p in parts.items():
+        shard_bytes = codec.assemble(cps, p)
+        key = arr._chunk_key(s)
+        if shard_bytes is None:
+            to_delete.append(key)
+        else:
+            to_set[key] = shard_bytes
+    if to_set:
+        run_batches(lambda items: store.set_many(dict(items)), list(to_set.items()), per_worker=1)
+    if to_delete:
+        store.delete_many(to_delete)
+
+    # partial shards: read-modify-write under the shard's lock; untouched inner chunks keep their bytes
+    def rmw(batch: list) -> None:
+        for s, lst in batch:
+            key = arr._chunk_key(s)
+            with store.lock(key):
+                old = store.get(key)
+                try:
+                    existing = dict(codec.split(old, cps)) if old is not None else {}
+                except Exception as e:
+                    raise chunk_error(arr, key, e) from None
+                for local, t in lst:
+                    chunk = _merge(arr, pipe, key, existing.get(local), t, _region(value, t, pointwise), shape, pointwise)
+                    enc = _encode_or_none(arr, pipe, key, chunk)
+                    if enc is None:
+                        existing.pop(local, None)
+                    else:
+                        existing[local] = enc
+                new = codec.assemble(cps, existing)
+                store.delete(key) if new is None else store.set(key, new)
+
+    run_batches(rmw, partial, per_worker=2)

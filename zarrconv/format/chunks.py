@@ -1,0 +1,193 @@
+"""Chunk grids (regular, rectilinear) and chunk key encodings."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from ..errors import MetadataError
+
+
+@dataclass(frozen=True)
+class RegularChunkGrid:
+    """Chunks of one shape; edge chunks are stored at full size and cropped on read."""
+
+    chunk_shape: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if any((not isinstance(c, int | np.integer)) or c <= 0 for c in self.chunk_shape):
+            raise MetadataError(f"chunk shape {self.chunk_shape} must be positive integers")
+
+    def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Number of chunks along each dimension."""
+        return tuple(-(-s // c) for s, c in zip(shape, self.chunk_shape))
+
+    def offsets(self, shape: tuple[int, ...], dim: int) -> np.ndarray:
+        """Start of every chunk along ``dim``, followed by the end of the last (len = n + 1)."""
+        c = self.chunk_shape[dim]
+        return np.append(np.arange(0, shape[dim], c, dtype=np.int64), np.int64(max(shape[dim], 0)))
+
+    def stored_shape(self, coords: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the stored chunk at ``coords`` (always the full chunk shape)."""
+        return self.chunk_shape
+
+    @property
+    def is_regular(self) -> bool:
+        return True
+
+    def to_json(self) -> dict:
+        return {"name": "regular", "configuration": {"chunk_shape": list(self.chunk_shape)}}
+
+    def resized(self, shape: tuple[int, ...]) -> RegularChunkGrid:
+        return self
+
+
+@dataclass(frozen=True)
+class RectilinearChunkGrid:
+    """Chunks of varying size along each axis (the ``rectilinear`` extension).
+
+    ``edges[d]`` is the list of chunk lengths along dimension ``d``; chunks are stored at
+    their exact size.
+    """
+
+    edges: tuple[tuple[int, ...], ...]
+
+    def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(len(e) for e in self.edges)
+
+    @cached_property
+    def _offsets(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.concatenate([[0], np.cumsum(e, dtype=np.int64)]) for e in self.edges)
+
+    def offsets(self, shape: tuple[int, ...], dim: int) -> np.ndarray:
+        return np.minimum(self._offsets[dim], shape[dim])
+
+    def stored_shape(self, coords: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(e[i] for e, i in zip(self.edges, coords))
+
+    @property
+    def chunk_shape(self) -> tuple[int, ...]:
+        """The first chunk's shape (what users see as ``chunks`` of a varying grid)."""
+        return tuple(e[0] if e else 0 for e in self.edges)
+
+    @property
+    def is_regular(self) -> bool:
+        return False
+
+    def to_json(self) -> dict:
+        kinds = []
+        for e in self.edges:
+            if len(set(e)) == 1:
+                kinds.append(int(e[0]))
+            else:
+                # run-length encode repeated sizes: [[size, count], ...]
+                runs: list[Any] = []
+                for size in e:
+                    if runs and isinstance(runs[-1], list) and runs[-1][0] == size:
+                        runs[-1][1] += 1
+                    else:
+                        runs.append([int(size), 1])
+                kinds.append([r[0] if r[1] == 1 else r for r in runs])
+        return {"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": kinds}}
+
+    def resized(self, shape: tuple[int, ...]) -> RectilinearChunkGrid:
+        """Extend the last chunk (or add one) so that the grid covers ``shape``."""
+        edges = []
+        for e, n in zip(self.edges, shape):
+            total = sum(e)
+            e = list(e)
+            if n > total:
+                e.append(n - total)
+            edges.append(tuple(e))
+        return RectilinearChunkGrid(tuple(edges))
+
+
+def parse_chunk_grid(value: Any, shape: tuple[int, ...]) -> RegularChunkGrid | RectilinearChunkGrid:
+    """Parse a v3 ``chunk_grid`` document."""
+    if not isinstance(value, dict) or "name" not in value:
+        raise MetadataError(f"chunk_grid {value!r} must be an object with a name")
+    conf = value.get("configuration") or {}
+    name = value["name"]
+    if name == "regular":
+        cs = conf.get("chunk_shape")
+        if not isinstance(cs, list) or len(cs) != len(shape) or not all(isinstance(c, int) for c in cs):
+            raise MetadataError(f"regular chunk_shape {cs!r} must be {len(shape)} integers (array shape {shape})")
+        return RegularChunkGrid(tuple(cs))
+    if name == "rectilinear":
+        specs = conf.get("chunk_shapes")
+        if not isinstance(specs, list) or len(specs) != len(shape):
+            raise MetadataError(f"rectilinear chunk_shapes {specs!r} must have one entry per dimension")
+        edges = []
+        for spec, n in zip(specs, shape):
+            if isinstance(spec, int):
+                if spec <= 0:
+                    raise MetadataError(f"rectilinear chunk size {spec} must be positive")
+                edges.append(tuple([spec] * max(1, math.ceil(n / spec))) if n else (spec,))
+                continue
+            if not isinstance(spec, list):
+                raise MetadataError(f"rectilinear chunk spec {spec!r} must be an int or a list")
+            sizes: list[int] = []
+            for item in spec:
+                if isinstance(item, int) and item > 0:
+                    sizes.append(item)
+                elif (isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item)
+                      and item[0] > 0 and 0 <= item[1] <= 1 << 32):
+                    sizes.extend([item[0]] * item[1])
+                else:
+                    raise MetadataError(f"rectilinear chunk entry {item!r} must be a size or [size, count]")
+            if sum(sizes) < n:
+                raise MetadataError(f"rectilinear chunks {spec!r} sum to {sum(sizes)} < dimension length {n}")
+            edges.append(tuple(sizes))
+        return RectilinearChunkGrid(tuple(edges))
+    raise MetadataError(f"unknown chunk grid {name!r}; zarrconv knows 'regular' and 'rectilinear'")
+
+
+@dataclass(frozen=True)
+class ChunkKeyEncoding:
+    """How chunk grid coordinates become store keys.
+
+    ``kind="default"`` gives ``c/1/2`` (or ``c.1.2``); ``kind="v2"`` gives ``1.2`` (or ``1/2``).
+    """
+
+    kind: str = "default"
+    separator: str = "/"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("default", "v2"):
+            raise MetadataError(f"unknown chunk key encoding {self.kind!r}")
+        if self.separator not in ("/", "."):
+            raise MetadataError(f"chunk key separator {self.separator!r} must be '/' or '.'")
+
+    def encode(self, coords: tuple[int, ...]) -> str:
+        """The key (relative to the array) of the chunk at ``coords``."""
+        if self.kind == "default":
+            return "c" + "".join(self.separator + str(i) for i in coords) if coords else "c"
+        return self.separator.join(map(str, coords)) if coords else "0"
+
+    def decode(self, key: str) -> tuple[int, ...] | None:
+        """Inverse of :meth:`encode`; None for keys that are not chunk keys."""
+        try:
+            if self.kind == "default":
+                if key == "c":
+                    return ()
+                if not key.startswith("c" + self.separator):
+                    return None
+                return tuple(int(p) for p in key[2:].split(self.separator))
+            return tuple(int(p) for p in key.split(self.separator))
+        except ValueError:
+            return None
+
+    def to_json(self) -> dict:
+        return {"name": self.kind, "configuration": {"separator": self.separator}}
+
+
+def parse_chunk_key_encoding(value: Any) -> ChunkKeyEncoding:
+    """Parse a v3 ``chunk_key_encoding`` document."""
+    if not isinstance(value, dict) or "name" not in value:
+        raise MetadataError(f"chunk_key_encoding {value!r} must be an object with a name")
+    sep = (value.get("configuration") or {}).get("separator", "/" if value["name"] == "default" else ".")
+    return ChunkKeyEncoding(value["name"], sep)

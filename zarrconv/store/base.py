@@ -1,0 +1,172 @@
+"""The abstract store: bytes by key, with byte ranges and batched access.
+
+A store knows nothing of Zarr. Keys are ``/``-separated relative paths. Every store
+offers a batched :meth:`Store.get_many` so that the core can hand it all the keys (and
+byte ranges, for shards) that one read needs; remote stores run these concurrently,
+local stores are called from several worker threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from ..errors import InvalidPathError, ReadOnlyError
+
+#: ``(start, stop)`` with ``stop=None`` meaning "to the end"; ``(-n, None)`` is the last n bytes.
+ByteRange = tuple[int, int | None]
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative key, else raise :class:`InvalidPathError`.
+
+    Refuses absolute keys, ``.``/``..`` segments, empty segments, backslashes and NUL,
+    so that no key can address anything outside the store root.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidPathError(f"store key must be a non-empty string, got {key!r}")
+    if key[0] == "/" or "\\" in key or "\x00" in key or ":" in key.split("/", 1)[0][1:2]:
+        raise InvalidPathError(f"store key {key!r} is absolute or contains forbidden characters")
+    for part in key.split("/"):
+        if part in ("", ".", ".."):
+            raise InvalidPathError(
+                f"store key {key!r} has an empty, '.' or '..' segment; keys must stay inside the store"
+            )
+    return key
+
+
+def slice_range(data: bytes, byte_range: ByteRange | None) -> bytes:
+    """Apply a :data:`ByteRange` to bytes already in memory."""
+    if byte_range is None:
+        return data
+    start, stop = byte_range
+    if start < 0:
+        return data[start:]
+    return data[start:stop]
+
+
+class Store(ABC):
+    """Bytes by key. Subclasses implement the single-key methods; batch methods may be overridden.
+
+    Attributes:
+        read_only: every mutation raises :class:`ReadOnlyError` when true.
+        prefers_single_batch: true for high-latency stores, where the core should hand
+            all keys of a read to one :meth:`get_many` call rather than one per worker.
+    """
+
+    read_only: bool = False
+    prefers_single_batch: bool = False
+
+    def __init__(self, read_only: bool = False) -> None:
+        self.read_only = read_only
+        self._init_locks()
+
+    def _init_locks(self) -> None:
+        self._locks = [threading.Lock() for _ in range(64)]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_locks", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._init_locks()
+
+    # -- identity -----------------------------------------------------------------
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """A human-readable location for messages (path or URL)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r}{', read_only' if self.read_only else ''})"
+
+    def describe(self, key: str) -> str:
+        """Where ``key`` lives, for error messages."""
+        return f"{self.url.rstrip('/')}/{key}"
+
+    def with_read_only(self, read_only: bool = True) -> Store:
+        """A copy of this store with another read-only flag (used by mode='r')."""
+        import copy
+
+        other = copy.copy(self)
+        other.read_only = read_only
+        other._init_locks()
+        return other
+
+    # -- reading ------------------------------------------------------------------
+    @abstractmethod
+    def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
+        """The bytes at ``key`` (or the range of them), or None when the key does not exist."""
+
+    def get_many(self, requests: Sequence[tuple[str, ByteRange | None]]) -> list[bytes | None]:
+        """Batched :meth:`get`, results in request order."""
+        return [self.get(k, r) for k, r in requests]
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` exists."""
+        return self.get(key) is not None
+
+    @abstractmethod
+    def list_prefix(self, prefix: str) -> Iterator[str]:
+        """Every key that starts with ``prefix`` (a directory-like prefix ending in '/' or '')."""
+
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
+        """Keys and child prefixes directly below ``prefix`` (one listing, not a walk where possible).
+
+        Returns names relative to ``prefix`` (no trailing slash).
+        """
+        keys: set[str] = set()
+        dirs: set[str] = set()
+        for k in self.list_prefix(prefix):
+            rest = k[len(prefix):]
+            head, sep, _ = rest.partition("/")
+            (dirs if sep else keys).add(head)
+        return sorted(keys), sorted(dirs)
+
+    # -- writing ------------------------------------------------------------------
+    def check_writable(self, key: str = "") -> None:
+        """Raise :class:`ReadOnlyError` if this store may not be modified."""
+        if self.read_only:
+            raise ReadOnlyError(
+                f"store {self.url!r} is read-only; cannot modify {key!r} "
+                "(open with mode='r+' or 'a' to write)"
+            )
+
+    @abstractmethod
+    def set(self, key: str, value: bytes) -> None:
+        """Store ``value`` at ``key`` atomically: readers see the old or the new bytes."""
+
+    def set_many(self, items: Mapping[str, bytes]) -> None:
+        """Batched :meth:`set`."""
+        for k, v in items.items():
+            self.set(k, v)
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Batched :meth:`delete`."""
+        for k in keys:
+            self.delete(k)
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove every key below ``prefix`` (used when overwriting a node)."""
+        self.check_writable(prefix)
+        self.delete_many(list(self.list_prefix(prefix)))
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Serialise read-modify-write of ``key`` within this process.
+
+        Stores shared between processes (local disk) extend this with an OS lock.
+        """
+        with self._locks[hash(key) % len(self._locks)]:
+            yield
+
+    def close(self) -> None:
+        """Release resources (files, sessions). Idempotent."""
