@@ -28,6 +28,76 @@ def get_numcodec(config: dict, where: str = "") -> Any:
     return codec
 
 
+def _too_big(cid: str, limit: int) -> CorruptChunkError:
+    return CorruptChunkError(f"{cid} data expands beyond the {limit} bytes a chunk can hold")
+
+
+def bounded_decode(codec: Any, data: Any, limit: int | None) -> Any:
+    """Decode with a numcodecs compressor, refusing output larger than ``limit`` bytes.
+
+    The known decompressors (zlib, gzip, bz2, lzma, lz4, zstd, blosc) are stopped at
+    ``limit + 1`` output bytes or checked against their header before any allocation, so
+    a decompression bomb costs at most ``limit`` bytes; other codecs are checked after.
+    """
+    if limit is None:
+        return codec.decode(data)
+    cid = getattr(codec, "codec_id", "")
+    raw = memoryview(data).cast("B") if not isinstance(data, bytes) else data
+    if cid in ("zlib", "gzip"):
+        import zlib
+
+        d = zlib.decompressobj(47 if cid == "gzip" else 15)
+        out = d.decompress(raw, limit + 1)
+        if len(out) > limit or d.unconsumed_tail:
+            raise _too_big(cid, limit)
+        if not d.eof:
+            raise CorruptChunkError(f"{cid} data is truncated")
+        return out
+    if cid in ("bz2", "lzma"):
+        if cid == "bz2":
+            import bz2
+
+            d2: Any = bz2.BZ2Decompressor()
+        else:
+            import lzma
+
+            d2 = lzma.LZMADecompressor(format=codec.format, filters=codec.filters)
+        out = d2.decompress(raw, max_length=limit + 1)
+        if len(out) > limit or not d2.needs_input and not d2.eof:
+            raise _too_big(cid, limit)
+        if not d2.eof:
+            raise CorruptChunkError(f"{cid} data is truncated")
+        return out
+    if cid == "lz4":
+        if len(raw) < 4:
+            raise CorruptChunkError(f"lz4 data of {len(raw)} bytes is shorter than its size header")
+        size = int.from_bytes(bytes(raw[:4]), "little")
+        if size > limit:
+            raise _too_big(cid, limit)
+        return codec.decode(data, out=np.empty(size, np.uint8))
+    if cid == "zstd":
+        from .compression import _zstd_content_size
+
+        size = _zstd_content_size(raw)
+        if size is not None and size > limit:
+            raise _too_big(cid, limit)
+        # a frame without a declared size is decoded into exactly ``limit`` bytes (the chunk size)
+        return codec.decode(data, out=np.empty(limit if size is None else size, np.uint8))
+    if cid == "blosc":
+        from .compression import blosc_sizes
+
+        size, cbytes = blosc_sizes(raw)
+        if size > limit:
+            raise _too_big(cid, limit)
+        if cbytes > len(raw):
+            raise CorruptChunkError(f"blosc data is truncated: {len(raw)} of {cbytes} bytes")
+        return codec.decode(data, out=np.empty(size, np.uint8))
+    out = codec.decode(data)
+    if isinstance(out, np.ndarray | bytes | bytearray | memoryview) and len(memoryview(out).cast("B")) > limit:
+        raise _too_big(cid, limit)
+    return out
+
+
 class NumcodecsCodec(Codec):
     """Wraps a numcodecs codec; array filters are ``array_array``, compressors ``bytes_bytes``."""
 
@@ -70,7 +140,9 @@ class NumcodecsCodec(Codec):
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> Any:
         try:
-            out = self.codec.decode(data)
+            out = bounded_decode(self.codec, data, limit if self.kind == "bytes_bytes" else None)
+        except CorruptChunkError:
+            raise
         except Exception as e:
             raise CorruptChunkError(f"{self.name} could not decode the chunk: {e}") from None
         if self.kind == "array_array":

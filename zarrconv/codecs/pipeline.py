@@ -113,9 +113,11 @@ class CodecPipeline:
                     return False
                 codec.decode(raw, self.ab_spec, out=view)
             else:
-                from numcodecs.blosc import cbuffer_sizes
+                from .compression import blosc_sizes
 
-                nbytes = cbuffer_sizes(raw)[0]
+                nbytes, cbytes = blosc_sizes(raw)
+                if cbytes > len(memoryview(raw).cast("B")):
+                    raise CorruptChunkError(f"blosc data is truncated: {len(memoryview(raw).cast('B'))} of {cbytes} bytes")
                 if nbytes != view.size:
                     raise CorruptChunkError(f"chunk decodes to {nbytes} bytes, expected {view.size}")
                 codec.decode(raw, self.ab_spec, out=view)
@@ -167,7 +169,11 @@ class V2Pipeline:
                 if nbytes is not None and not self.filters and self.compressor.codec_id in ("zstd", "blosc", "lz4", "zlib", "gzip"):
                     data = self._decode_bounded(data, nbytes)
                 else:
-                    data = self.compressor.decode(data)
+                    from .numcodecs_bridge import bounded_decode
+
+                    # filters may change the item size (astype): allow up to 16x the chunk's bytes
+                    bound = None if nbytes is None else (nbytes if not self.filters else 16 * nbytes + 1024)
+                    data = bounded_decode(self.compressor, data, bound)
             except CodecError:
                 raise
             except Exception as e:
@@ -203,10 +209,13 @@ class V2Pipeline:
             if size is not None and size != nbytes:
                 raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
         elif cid == "blosc":
-            from numcodecs.blosc import cbuffer_sizes
+            from .compression import blosc_sizes
 
-            if cbuffer_sizes(data)[0] != nbytes:
-                raise CorruptChunkError(f"chunk decodes to {cbuffer_sizes(data)[0]} bytes, expected {nbytes}")
+            size, cbytes = blosc_sizes(data)
+            if size != nbytes:
+                raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
+            if cbytes > len(memoryview(data).cast("B")):
+                raise CorruptChunkError(f"blosc data is truncated: {len(memoryview(data).cast('B'))} of {cbytes} bytes")
         elif cid in ("zlib", "gzip"):
             import zlib
 

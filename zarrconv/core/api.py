@@ -133,7 +133,7 @@ def build_array_metadata(
             default = getattr(CODECS.get(_DEFAULT_SERIALIZER.get(data_type.name, "")), "name", None)
             if default is None:
                 raise MetadataError(f"data type {data_type.name!r} needs a serializer codec")
-            ser = {"name": default}
+            ser = CODECS[default]().to_json()  # as zarr-python writes it
     else:
         ser = normalize_codecs(serializer, zarr_format=3)[0]
     bytes_bytes = normalize_codecs(compressors, zarr_format=3, itemsize=itemsize)

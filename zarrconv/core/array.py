@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..codecs import build_pipeline
-from ..errors import ReadOnlyError, ShapeMismatchError
+from ..errors import ReadOnlyError, ShapeMismatchError, ZarrconvError
 from ..format.metadata import ArrayMetadata
 from ..store.base import Store
 from . import io
@@ -33,18 +33,27 @@ class Array:
         self._setup()
 
     def _setup(self) -> None:
-        meta = self.metadata
-        for name in ("_pipeline", "_offsets", "_inner_pipeline", "_pipelines", "_fill_for_output"):
+        """Reset derived state; the codec pipeline is built lazily (at first I/O)."""
+        for name in ("_pipeline", "_offsets", "_inner_pipeline", "_pipelines", "_fill_for_output", "_sharding",
+                     "_chunks_per_shard", "_inner_grid_shape"):
             self.__dict__.pop(name, None)
-        self._encode_key = meta.chunk_key_encoding.encode
-        pipe = self._pipeline if meta.chunk_grid.is_regular else None
-        sharding = pipe.sharding if pipe is not None and meta.zarr_format == 3 else None
-        self._sharding = sharding
-        if sharding is not None:
-            self._chunks_per_shard = sharding.chunks_per_shard(meta.chunk_shape)
-            inner = sharding.chunk_shape
-            self._index_chunk_shape = inner
-            self._inner_grid_shape = tuple(-(-s // c) for s, c in zip(meta.shape, inner))
+        self._encode_key = self.metadata.chunk_key_encoding.encode
+
+    @cached_property
+    def _sharding(self) -> Any:
+        """The sharding codec when chunks are shards read piecewise, else None."""
+        meta = self.metadata
+        if meta.zarr_format != 3 or not meta.chunk_grid.is_regular:
+            return None
+        return self._pipeline.sharding
+
+    @cached_property
+    def _chunks_per_shard(self) -> tuple[int, ...]:
+        return self._sharding.chunks_per_shard(self.metadata.chunk_shape)
+
+    @cached_property
+    def _inner_grid_shape(self) -> tuple[int, ...]:
+        return tuple(-(-s // c) for s, c in zip(self.shape, self._sharding.chunk_shape))
 
     def __getstate__(self) -> dict:
         return {"store": self.store, "path": self.path, "metadata": self.metadata,
@@ -174,7 +183,10 @@ class Array:
     # -- internals ------------------------------------------------------------------------------
     @cached_property
     def _pipeline(self) -> Any:
-        return build_pipeline(self.metadata)
+        try:
+            return build_pipeline(self.metadata)
+        except ZarrconvError as e:
+            raise type(e)(f"array {self.name!r} in {self.store.url}: {e}") from None
 
     @cached_property
     def _pipelines(self) -> dict:
@@ -184,7 +196,10 @@ class Array:
         shape = self.metadata.chunk_grid.stored_shape(coords)
         pipe = self._pipelines.get(shape)
         if pipe is None:
-            pipe = self._pipelines[shape] = build_pipeline(self.metadata, shape)
+            try:
+                pipe = self._pipelines[shape] = build_pipeline(self.metadata, shape)
+            except ZarrconvError as e:
+                raise type(e)(f"array {self.name!r} in {self.store.url}: {e}") from None
         return pipe
 
     @cached_property

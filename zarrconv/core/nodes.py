@@ -87,6 +87,6 @@ def read_consolidated(store: Store, path: str, meta: GroupMetadata) -> dict[str,
     out: dict[str, dict[str, Any]] = {}
     for key, value in doc["metadata"].items():
         node, _, name = key.rpartition("/")
-        if name in _V2_DOCS:
+        if name in _V2_DOCS and node:  # the group's own documents ("" node) are not a member
             out.setdefault(node, {})[name] = value
     return out

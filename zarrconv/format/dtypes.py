@@ -50,10 +50,16 @@ class DataType:
     def name(self) -> str:
         return self.json if isinstance(self.json, str) else self.json.get("name", "?")
 
+    def __reduce__(self) -> tuple:
+        # closures do not pickle: rebuild from the JSON form (dask workers receive arrays by pickle)
+        return (_rebuild_data_type, (self.json, "|O" if self.dtype.kind == "O" else self.dtype.str, self.fixed_size))
+
     def default_fill(self) -> Any:
         """The fill value used when metadata gives none (zero of the type)."""
         if self.dtype.kind == "O":
-            return "" if self.dtype.metadata and self.dtype.metadata.get("vlen") is str else b""
+            return b"" if self.dtype.metadata and self.dtype.metadata.get("vlen") is bytes else ""
+        if self.dtype.kind in "mM":
+            return self.dtype.type("NaT")  # as zarr-python 3 does
         return np.zeros((), dtype=self.dtype)[()]
 
 
@@ -188,6 +194,10 @@ def v3_data_type_for(dtype: Any) -> DataType:
         return dtype
     if isinstance(dtype, str) and dtype in V3_EXTENSION_TYPES:
         return V3_EXTENSION_TYPES[dtype](dtype)
+    if dtype is str or dtype in ("str", "T") or getattr(dtype, "kind", None) == "T":
+        return V3_EXTENSION_TYPES["string"]("string")
+    if dtype is bytes:
+        return V3_EXTENSION_TYPES["variable_length_bytes"]("variable_length_bytes")
     try:
         np_dtype = np.dtype(dtype)
     except TypeError as e:
@@ -268,16 +278,39 @@ def v2_fill_to_json(value: Any, dtype: np.dtype) -> Any:
     raise MetadataError(f"cannot encode fill value {value!r} for dtype {dtype.str}")
 
 
+def _v2_fields(value: list) -> list[tuple]:
+    out = []
+    for f in value:
+        if not isinstance(f, list | tuple) or len(f) not in (2, 3) or not isinstance(f[0], str):
+            raise MetadataError(f"structured v2 dtype field {f!r} must be [name, dtype] or [name, dtype, shape]")
+        sub = _v2_fields(f[1]) if isinstance(f[1], list) else f[1]
+        out.append((f[0], sub, tuple(f[2])) if len(f) == 3 else (f[0], sub))
+    return out
+
+
 def parse_v2_dtype(value: Any) -> np.dtype:
-    """Parse a v2 ``dtype`` (a numpy typestr); structured dtypes are refused."""
-    if isinstance(value, list):
-        raise MetadataError(
-            f"structured v2 dtype {value!r} is not supported by zarrconv; convert the fields to separate arrays"
-        )
+    """Parse a v2 ``dtype``: a numpy typestr (``"<f8"``, ``"|S5"``, ``"<M8[ns]"``) or a structured list."""
     try:
+        if isinstance(value, list):
+            return np.dtype(_v2_fields(value))
+        if not isinstance(value, str):
+            raise TypeError(f"{type(value).__name__} is not a typestr")
         return np.dtype(value)
-    except TypeError as e:
-        raise MetadataError(f"v2 dtype {value!r} is not a numpy typestr") from e
+    except (TypeError, ValueError) as e:
+        raise MetadataError(f"v2 dtype {value!r} is not a numpy typestr or structured dtype list: {e}") from None
+
+
+def v2_dtype_to_json(dtype: np.dtype) -> Any:
+    """The v2 ``dtype`` of a numpy dtype: its typestr, or ``[[name, typestr(, shape)], ...]``."""
+    if dtype.kind == "O":
+        return "|O"
+    if dtype.names is not None:
+        return _descr_lists(dtype.descr)
+    return dtype.str
+
+
+def _descr_lists(descr: list) -> list:
+    return [[f[0], _descr_lists(f[1]) if isinstance(f[1], list) else f[1], *(list(x) for x in f[2:])] for f in descr]
 
 
 def V2_TYPES(dtype: np.dtype, filters: Any = None) -> DataType:
@@ -292,3 +325,20 @@ def V2_TYPES(dtype: np.dtype, filters: Any = None) -> DataType:
             return DataType("|O", np.dtype("O"), lambda v: v, lambda v: v, fixed_size=False)
         raise MetadataError("object dtype '|O' needs a vlen-utf8, vlen-bytes or other object codec in filters")
     return DataType(dtype.str, dtype, lambda v: parse_v2_fill(v, dtype), lambda v: v2_fill_to_json(v, dtype))
+
+
+def _rebuild_data_type(json_form: Any, dtype_str: str, fixed_size: bool) -> DataType:
+    """Inverse of ``DataType.__reduce__``."""
+    if isinstance(json_form, dict) or (isinstance(json_form, str) and json_form[:1] not in "<>|="):
+        return parse_v3_data_type(json_form)
+    dtype = np.dtype(dtype_str)
+    if dtype.kind == "O":
+        return DataType(json_form, dtype, _identity, _identity, fixed_size=False)
+    return V2_TYPES(dtype)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+from . import extension_types  # noqa: E402,F401  (registers the extension data types)

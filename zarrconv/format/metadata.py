@@ -176,9 +176,9 @@ class ArrayMetadata:
 
 
 def _v2_dtype_json(dtype: np.dtype) -> Any:
-    if dtype.kind == "O":
-        return "|O"
-    return dtype.str
+    from .dtypes import v2_dtype_to_json
+
+    return v2_dtype_to_json(dtype)
 
 
 def parse_v3_array(doc: Any, where: str) -> ArrayMetadata:

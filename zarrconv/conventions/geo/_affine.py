@@ -76,7 +76,15 @@ def from_coords(x: np.ndarray, y: np.ndarray, *, rtol: float = 1e-6) -> Affine6 
         return None
     x0 = float(np.asarray(x, dtype="float64")[0])
     y0 = float(np.asarray(y, dtype="float64")[0])
-    return (dx, 0.0, x0 - dx / 2.0, 0.0, dy, y0 - dy / 2.0)
+    dx, dy = _tidy(dx, dx), _tidy(dy, dy)
+    return (dx, 0.0, _tidy(x0 - dx / 2.0, dx), 0.0, dy, _tidy(y0 - dy / 2.0, dy))
+
+
+def _tidy(value: float, step: float) -> float:
+    """Drop floating-point noise from a value derived from coordinates (0.10000000000000002 -> 0.1):
+    round to 12 significant digits if that moves it by no more than rounding noise."""
+    rounded = float(f"{value:.12g}")
+    return rounded if abs(rounded - value) <= 1e-13 * abs(step) + 4e-16 * abs(value) else value
 
 
 def centers(transform: Affine6, n: int, axis: str) -> np.ndarray:

@@ -1,1 +1,72 @@
-"""tmp"""
+"""OME-Zarr (OME-NGFF 0.4 and 0.5): image pyramids, labels, HCS plates.
+
+Read::
+
+    tree = open_image("image.ome.zarr")          # xr.DataTree, one child per level
+    plate = open_plate("plate.ome.zarr"); plate.open_field("B/3", 0)
+
+Write::
+
+    write_image(data, "out.ome.zarr", axes="czyx", scale=[1, 0.5, 0.2, 0.2], units={"x": "um", ...})
+    write_labels(seg, "out.ome.zarr", "cells")
+    write_plate("plate.ome.zarr", {"A/1": [field0, field1]})
+
+Check: ``validate(store) -> list[str]``. The attributes read and written are listed in
+``conventions/ome/README.md``; the JSON Schemas live next to it.
+"""
+
+from .models import (
+    READ_VERSIONS,
+    WRITE_VERSIONS,
+    Axis,
+    Multiscale,
+    OmeMetadata,
+    Plate,
+    Well,
+    detect_version,
+    parse_attrs,
+)
+from .reader import (
+    IMAGE_VARIABLE,
+    OmePlate,
+    image_coords,
+    image_datasets,
+    image_datatree,
+    is_ome,
+    list_series,
+    ome_kind,
+    open_image,
+    open_plate,
+    read_metadata,
+)
+from .validate import validate, validate_attrs
+from .writer import label_color, write_image, write_labels, write_plate
+
+__all__ = [
+    "IMAGE_VARIABLE",
+    "READ_VERSIONS",
+    "WRITE_VERSIONS",
+    "Axis",
+    "Multiscale",
+    "OmeMetadata",
+    "OmePlate",
+    "Plate",
+    "Well",
+    "detect_version",
+    "image_coords",
+    "image_datasets",
+    "image_datatree",
+    "is_ome",
+    "label_color",
+    "list_series",
+    "ome_kind",
+    "open_image",
+    "open_plate",
+    "parse_attrs",
+    "read_metadata",
+    "validate",
+    "validate_attrs",
+    "write_image",
+    "write_labels",
+    "write_plate",
+]

@@ -1,0 +1,435 @@
+#!/usr/bin/env python
+"""Time zarrconv against zarr-python (default, fused and zarrs pipelines) and tensorstore.
+
+One command builds the data once, then every implementation reads the same files and
+writes the same data with the same codecs, in this one run::
+
+    python benchmarks/run.py            # full run (a few minutes, ~4 GiB of disk)
+    python benchmarks/run.py --quick    # small smoke run (seconds)
+
+Reads are timed with the array already open (the metadata read is not counted); writes
+include creating the array. Each timing is the best of ``--repeat`` runs. Every read
+result is compared with the source data and every written array is read back with
+zarrconv and compared, so a wrong answer shows as ``WRONG`` instead of a fast time.
+Peak memory of a full read is measured in a fresh subprocess per implementation
+(ru_maxrss after the read minus the resident size before it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from libs import Layout, Lib, all_libs, lib_by_name  # noqa: E402
+
+ZARR_OWN = ("zarr-default", "zarr-fused")  # zarr-python's own pipelines (zarrs is reported separately)
+
+
+# -- the cases -----------------------------------------------------------------------------
+
+@dataclass
+class Sizes:
+    """Array layouts of one run (full or quick)."""
+
+    dense: Layout
+    many: Layout
+    sharded: Layout
+    one_reads: int
+    scaling_base: Layout
+    scaling_factors: tuple[int, ...]
+
+
+FULL = Sizes(
+    dense=Layout((512, 512, 512), "float32", (4, 512, 512)),  # 512 MiB, 128 chunks of 4 MiB
+    many=Layout((2048, 2048), "float64", (64, 64)),  # 1024 chunks of 32 KiB
+    sharded=Layout((128, 1024, 1024), "float32", (1, 256, 256), (8, 1024, 1024)),  # 512 MiB, 16 shards
+    one_reads=200,
+    scaling_base=Layout((2048, 2048), "float64", (64, 64)),
+    scaling_factors=(1, 10, 100),
+)
+
+QUICK = Sizes(
+    dense=Layout((16, 128, 128), "float32", (4, 128, 128)),
+    many=Layout((256, 256), "float64", (64, 64)),
+    sharded=Layout((16, 128, 128), "float32", (1, 32, 32), (8, 64, 64)),
+    one_reads=20,
+    scaling_base=Layout((256, 256), "float64", (64, 64)),
+    scaling_factors=(1, 4),
+)
+
+
+def scaled(layout: Layout, factor: int) -> Layout:
+    """The layout with ``factor`` times more chunks (along the first axis)."""
+    return Layout((layout.shape[0] * factor, *layout.shape[1:]), layout.dtype, layout.chunks, layout.shards)
+
+
+def make_data(layout: Layout, seed: int = 0) -> np.ndarray:
+    """Moderately compressible data (12 random bits per value), built slab by slab."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(layout.shape, layout.dtype)
+    step = max(1, out.shape[0] // 16)
+    for i in range(0, out.shape[0], step):
+        block = rng.integers(0, 4096, size=out[i:i + step].shape, dtype=np.int32)
+        out[i:i + step] = block * np.asarray(0.125, layout.dtype) + np.asarray(i, layout.dtype)
+    return out
+
+
+# -- timing --------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    seconds: float | None = None
+    wrong: bool = False
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cell(self) -> str:
+        if self.error:
+            return "error"
+        if self.wrong:
+            return "WRONG"
+        if self.seconds is None:
+            return "-"
+        return f"{self.seconds:.3f}" if self.seconds < 100 else f"{self.seconds:.0f}"
+
+
+def best_of(repeat: int, fn: Callable[[], Any], before: Callable[[], Any] | None = None) -> tuple[float, Any]:
+    """The best wall time of ``repeat`` calls of ``fn`` (``before`` runs untimed each time)."""
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        value = None
+        gc.collect()
+        t0 = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, value
+
+
+def time_read(lib: Lib, path: str, data: np.ndarray, repeat: int) -> Result:
+    with lib.context():
+        handle = lib.open(path)
+        secs, got = best_of(repeat, lambda: lib.read(handle))
+    return Result(secs, wrong=not np.array_equal(np.asarray(got), data))
+
+
+def time_one_chunk(lib: Lib, path: str, data: np.ndarray, layout: Layout, n: int, repeat: int) -> Result:
+    sel = tuple(slice(0, c) for c in layout.chunks)
+
+    def loop() -> Any:
+        got = None
+        for _ in range(n):
+            got = lib.read(handle, sel)
+        return got
+
+    with lib.context():
+        handle = lib.open(path)
+        secs, got = best_of(repeat, loop)
+    return Result(secs, wrong=not np.array_equal(np.asarray(got), data[sel]))
+
+
+def time_write(lib: Lib, path: str, data: np.ndarray, layout: Layout, repeat: int) -> Result:
+    import zarrconv as zc
+
+    with lib.context():
+        secs, _ = best_of(repeat, lambda: lib.write(path, data, layout),
+                          before=lambda: shutil.rmtree(path, ignore_errors=True))
+    back = zc.open_array(path, mode="r")[...]
+    wrong = not np.array_equal(back, data)
+    del back
+    shutil.rmtree(path, ignore_errors=True)
+    return Result(secs, wrong=wrong)
+
+
+def guarded(fn: Callable[[], Result]) -> Result:
+    try:
+        return fn()
+    except Exception as e:  # one failing peer must not stop the whole run
+        print(f"    ! {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
+        return Result(error=f"{type(e).__name__}: {e}")
+
+
+# -- peak memory (subprocess) --------------------------------------------------------------
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memprobe(lib_name: str, path: str) -> None:
+    """Child process: open, then read ``path`` whole; print the extra peak memory as JSON."""
+    lib = lib_by_name(lib_name)
+    with lib.context():
+        handle = lib.open(path)
+        lib.read(handle, tuple(slice(0, 1) for _ in range(3)))  # warm up pools and imports
+        gc.collect()
+        before = _rss_bytes()
+        peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        got = np.asarray(lib.read(handle))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"extra": peak - before, "peak_before": peak_before, "result": got.nbytes}))
+
+
+def measure_memory(lib: Lib, path: str) -> Result:
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memprobe", lib.name, path],
+                          capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "memprobe failed")
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    return Result(info["extra"] / info["result"], extra=info)
+
+
+# -- the run -------------------------------------------------------------------------------
+
+class Table:
+    """Rows of results by implementation name."""
+
+    def __init__(self, libs: list[Lib]) -> None:
+        self.libs = libs
+        self.rows: list[tuple[str, dict[str, Result]]] = []
+
+    def add(self, label: str, results: dict[str, Result]) -> None:
+        self.rows.append((label, results))
+
+    def get(self, label: str) -> dict[str, Result]:
+        for lab, res in self.rows:
+            if lab == label:
+                return res
+        return {}
+
+
+def run_case(table: Table, label: str, libs: list[Lib], fn: Callable[[Lib], Result]) -> None:
+    print(f"  {label}", file=sys.stderr, flush=True)
+    results: dict[str, Result] = {}
+    for lib in libs:
+        results[lib.name] = guarded(lambda lib=lib: fn(lib))
+        print(f"    {lib.name:<13} {results[lib.name].cell()}", file=sys.stderr, flush=True)
+    table.add(label, results)
+
+
+def run(args: argparse.Namespace) -> Table:
+    sizes = QUICK if args.quick else FULL
+    repeat = args.repeat or (1 if args.quick else 3)
+    libs = [lib for lib in all_libs() if lib.available() and (not args.libs or lib.name in args.libs)]
+    skipped = [lib.name for lib in all_libs() if not lib.available()]
+    if skipped:
+        print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
+    table = Table(libs)
+    root = tempfile.mkdtemp(prefix="zarrconv-bench-", dir=args.dir)
+    cases = set(args.cases or ["dense", "many", "one", "sharded", "memory", "scaling"])
+    zarrconv = lib_by_name("zarrconv")
+    try:
+        def source(name: str, layout: Layout) -> tuple[str, np.ndarray]:
+            data = make_data(layout)
+            path = os.path.join(root, name)
+            zarrconv.write(path, data, layout)  # the shared file every implementation reads
+            return path, data
+
+        def rw_case(name: str, title: str, layout: Layout, reads: bool = True, writes: bool = True) -> None:
+            path, data = source(name, layout)
+            if reads:
+                run_case(table, f"{title} read", libs, lambda lib: time_read(lib, path, data, repeat))
+            if writes:
+                out = os.path.join(root, f"{name}-out")
+                run_case(table, f"{title} write", libs, lambda lib: time_write(lib, out, data, layout, repeat))
+
+        if "dense" in cases or "memory" in cases:
+            d = sizes.dense
+            title = f"dense {_mib(d)} {d.dtype} {_shape(d.chunks)} zstd"
+            rw_case("dense", title, d, reads="dense" in cases, writes="dense" in cases)
+            if "memory" in cases:
+                path = os.path.join(root, "dense")
+                run_case(table, "memory: peak extra / result size (dense full read)", libs,
+                         lambda lib: measure_memory(lib, path))
+        if "many" in cases or "one" in cases:
+            m = sizes.many
+            title = f"{m.nchunks} chunks {_shape(m.chunks)} {m.dtype} zstd"
+            if "many" in cases:
+                rw_case("many", title, m)
+            if "one" in cases:
+                path, data = source("many", m)
+                run_case(table, f"{sizes.one_reads} reads of one {_shape(m.chunks)} chunk", libs,
+                         lambda lib: time_one_chunk(lib, path, data, m, sizes.one_reads, repeat))
+        if "sharded" in cases:
+            s = sizes.sharded
+            rw_case("sharded", f"sharded {_mib(s)} inner {_shape(s.chunks)} shards {_shape(s.shards)}", s)
+        if "scaling" in cases:
+            for f in sizes.scaling_factors:
+                lay = scaled(sizes.scaling_base, f)
+                name = f"scale{f}"
+                rw_case(name, f"scaling x{f}: {lay.nchunks} chunks {_shape(lay.chunks)}", lay)
+                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return table
+
+
+def _mib(layout: Layout) -> str:
+    return f"{layout.nbytes / 2**20:g} MiB"
+
+
+def _shape(shape: tuple[int, ...] | None) -> str:
+    return "x".join(map(str, shape or ()))
+
+
+# -- reporting -----------------------------------------------------------------------------
+
+def zarr_best(res: dict[str, Result]) -> float | None:
+    times = [res[n].seconds for n in ZARR_OWN if n in res and res[n].seconds is not None and not res[n].wrong]
+    return min(times) if times else None
+
+
+def fmt_table(table: Table) -> str:
+    names = [lib.name for lib in table.libs]
+    lines = ["| case | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for label, res in table.rows:
+        cells = [res[n].cell() if n in res else "-" for n in names]
+        unit = "x result" if label.startswith("memory") else "s"
+        lines.append(f"| {label} ({unit}) | " + " | ".join(cells) + " |")
+    lines += ["", "Ratio: time of each implementation / time of zarrconv (above 1 = zarrconv is faster)", "",
+              "| case | " + " | ".join(names[1:]) + " |", "|---|" + "---:|" * (len(names) - 1)]
+    for label, res in table.rows:
+        if label.startswith("memory"):
+            continue
+        ours = res.get("zarrconv")
+        cells = []
+        for n in names[1:]:
+            r = res.get(n)
+            ok = ours and ours.seconds and r and r.seconds and not r.wrong and not ours.wrong
+            cells.append(f"{r.seconds / ours.seconds:.2f}" if ok else "-")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def bars(table: Table) -> list[str]:
+    """The performance bars of issues 2 and 4, checked against this run."""
+    out: list[str] = []
+
+    def check(what: str, ours: float | None, limit: float | None, factor: float = 1.0, peer: str = "") -> None:
+        if ours is None or limit is None:
+            out.append(f"- n/a   {what}")
+            return
+        ratio = ours / (limit * factor)
+        verdict = "PASS" if ratio <= 1.0 else ("NOISE" if ratio <= 1.05 else "MISS")
+        out.append(f"- {verdict:<5} {what}: zarrconv {ours:.3f}, bar {limit * factor:.3f} ({peer}); "
+                   f"zarrconv/bar = {ratio:.2f}")
+
+    def t(res: dict[str, Result], name: str) -> float | None:
+        r = res.get(name)
+        return None if r is None or r.wrong or r.seconds is None else r.seconds
+
+    for label, res in table.rows:
+        ours = t(res, "zarrconv")
+        if label.startswith("dense") or (label.startswith("sharded") and label.endswith("write")):
+            check(f"{label} no slower than zarr-python", ours, zarr_best(res), peer="best zarr-python pipeline")
+        elif label.startswith("sharded") and label.endswith("read"):
+            check(f"{label} no slower than zarr-python", ours, zarr_best(res), peer="best zarr-python pipeline")
+            check(f"{label} no slower than tensorstore", ours, t(res, "tensorstore"), peer="tensorstore")
+        elif "chunks" in label and label.endswith("read") and not label.startswith("scaling"):
+            check(f"{label} within 1.5x of tensorstore", ours, t(res, "tensorstore"), 1.5, "1.5 x tensorstore")
+            check(f"{label} 3x faster than zarr-python default", ours, t(res, "zarr-default"), 1 / 3,
+                  "zarr-default / 3")
+        elif "reads of one" in label:
+            check(f"{label} within 1.5x of tensorstore", ours, t(res, "tensorstore"), 1.5, "1.5 x tensorstore")
+        elif label.startswith("memory"):
+            r = res.get("zarrconv")
+            if r and r.seconds is not None:
+                out.append(f"- {'PASS' if r.seconds < 1.5 else 'MISS':<5} {label}: {r.seconds:.2f} (bar < 1.5)")
+    scaling = [(lab, res) for lab, res in table.rows if lab.startswith("scaling")]
+    for op in ("read", "write"):
+        rows = [(lab, res) for lab, res in scaling if lab.endswith(op)]
+        if len(rows) < 2:
+            continue
+        per = []
+        for lab, res in rows:
+            n = int(lab.split(": ")[1].split()[0])
+            s = t(res, "zarrconv")
+            per.append((n, None if s is None else s / n * 1e6))
+        base = per[0][1]
+        curve = ", ".join(f"{n} chunks: {p:.1f} us/chunk" if p is not None else f"{n}: n/a" for n, p in per)
+        worst = max((p for _, p in per[1:] if p is not None), default=None)
+        if base is None or worst is None:
+            out.append(f"- n/a   scaling {op}: {curve}")
+        else:
+            verdict = "PASS" if worst <= base * 1.1 else "MISS"
+            out.append(f"- {verdict:<5} scaling {op} per chunk at most proportional (10% noise allowed): {curve}")
+    return out
+
+
+def machine() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), platform.processor())
+    except OSError:
+        cpu = platform.processor()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = os.getloadavg()[0]
+    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}; {os.cpu_count()} cores; "
+            f"{mem:.0f} GiB RAM; load average at start {load:.2f}; Python {platform.python_version()}")
+
+
+def versions(libs: list[Lib]) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("zarrconv", "zarr", "zarrs", "tensorstore", "numcodecs", "numpy"):
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="small arrays, one repeat: a smoke run of a few seconds")
+    p.add_argument("--repeat", type=int, default=0, help="timings per case, best kept (default 3, quick 1)")
+    p.add_argument("--cases", nargs="*", choices=["dense", "many", "one", "sharded", "memory", "scaling"],
+                   help="run only these cases")
+    p.add_argument("--libs", nargs="*", help="run only these implementations (zarrconv is always needed)")
+    p.add_argument("--dir", default=None, help="where to put the data (default: the system temp dir)")
+    p.add_argument("--json", default=None, help="also write the results to this JSON file")
+    p.add_argument("--memprobe", nargs=2, metavar=("LIB", "PATH"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.memprobe:
+        memprobe(*args.memprobe)
+        return 0
+    if args.libs and "zarrconv" not in args.libs:
+        args.libs = ["zarrconv", *args.libs]
+    head = machine()
+    table = run(args)
+    print(f"\n{head}\n{versions(table.libs)}\n")
+    print(fmt_table(table))
+    print("\nBars (issues 2 and 4):")
+    for line in bars(table):
+        print(line)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": head, "rows": [
+                {"case": lab, **{n: {"seconds": r.seconds, "wrong": r.wrong, "error": r.error, **r.extra}
+                                 for n, r in res.items()}} for lab, res in table.rows]}, f, indent=1)
+    wrong = [(lab, n) for lab, res in table.rows for n, r in res.items() if r.wrong]
+    if wrong:
+        print(f"\nWRONG results: {wrong}", file=sys.stderr)
+    errors = [(lab, n) for lab, res in table.rows for n, r in res.items() if n == "zarrconv" and r.error]
+    return 1 if wrong or errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

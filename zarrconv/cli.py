@@ -1,0 +1,990 @@
+"""The ``zarrconv`` command: inspect, validate, convert Zarr stores and build OME / geo products.
+
+Subcommands::
+
+    zarrconv info URL              what a node is: format, shape, chunks, codecs, sizes, conventions
+    zarrconv tree URL              the hierarchy with shapes, dtypes and chunks
+    zarrconv validate URL          spec and convention checks (--data decodes every chunk)
+    zarrconv convert SRC DST       copy, rechunk, re-shard, re-compress, v2 <-> v3
+    zarrconv ome pyramid SRC DST   an OME-Zarr multiscale image from a Zarr array or a TIFF
+    zarrconv geo info URL          CRS, bounds and resolution of every georeferenced node
+
+Exit status: 0 on success, 1 when ``validate`` finds problems, 2 on an error (one readable
+line on stderr; ``--debug`` prints the traceback too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .errors import ZarrconvError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
+_COPY_BLOCK_BYTES = 64 * 2**20
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+def _is_remote(url: str) -> bool:
+    return "://" in url and not url.startswith("file://")
+
+
+def parse_storage_options(items: Sequence[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as a (nested, for dotted keys) dict; values parsed as JSON when they are JSON.
+
+    >>> parse_storage_options(["anon=true", "client_kwargs.endpoint_url=http://127.0.0.1:9000"])
+    {'anon': True, 'client_kwargs': {'endpoint_url': 'http://127.0.0.1:9000'}}
+    """
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--storage-option {item!r} must look like KEY=VALUE")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        target = out
+        *parents, last = key.split(".")
+        for p in parents:
+            target = target.setdefault(p, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"--storage-option {item!r} conflicts with an earlier non-dict value for {p!r}")
+        target[last] = value
+    return out
+
+
+def _options_for(url: str, options: dict[str, Any]) -> dict[str, Any] | None:
+    """Storage options apply to remote URLs only (local paths take none)."""
+    return options if options and _is_remote(url) else None
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _shape_str(shape: Iterable[int] | None) -> str:
+    if shape is None:
+        return "-"
+    parts = [str(int(s)) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _codec_str(doc: dict) -> str:
+    name = doc.get("name", doc.get("id", "?"))
+    conf = doc.get("configuration")
+    if conf is None:
+        conf = {k: v for k, v in doc.items() if k != "id"}
+    if name == "sharding_indexed":
+        inner = " -> ".join(_codec_str(c) for c in conf.get("codecs", []))
+        return f"sharding_indexed(chunk_shape={_shape_str(conf.get('chunk_shape'))}, codecs=[{inner}])"
+    args = ", ".join(f"{k}={v}" for k, v in conf.items())
+    return f"{name}({args})" if args else name
+
+
+class _Progress:
+    """A tqdm bar on a terminal; silent when stderr is not a terminal or with --quiet."""
+
+    def __init__(self, enabled: bool, total: int, desc: str, unit: str = "chunk") -> None:
+        self._bar = None
+        if enabled and total > 1 and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:  # tqdm is in the [cli] extra
+                return
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+# -- describing nodes ---------------------------------------------------------------------------
+
+def detect_conventions(attrs: dict[str, Any]) -> list[str]:
+    """Names of the conventions whose attributes a node carries (OME-Zarr, GeoZarr, CF, GDAL)."""
+    found: list[str] = []
+    ome = attrs.get("ome")
+    if isinstance(ome, dict):
+        found.append(f"OME-Zarr {ome.get('version', '?')}")
+    elif isinstance(attrs.get("multiscales"), list) and any(
+            isinstance(m, dict) and "axes" in m for m in attrs["multiscales"]):
+        versions = {m.get("version", "?") for m in attrs["multiscales"] if isinstance(m, dict)}
+        found.append("OME-Zarr " + "/".join(sorted(str(v) for v in versions)))
+    elif any(k in attrs for k in ("plate", "well", "image-label", "bioformats2raw.layout")):
+        found.append("OME-Zarr")
+    geo = sorted({k.split(":", 1)[0] + ":" for k in attrs if k.startswith(("proj:", "spatial:"))})
+    if "zarr_conventions" in attrs or geo:
+        found.append("GeoZarr conventions" + (f" ({', '.join(geo)})" if geo else ""))
+    if isinstance(attrs.get("multiscales"), dict):
+        found.append("zarr-conventions multiscales")
+    if "grid_mapping" in attrs or "grid_mapping_name" in attrs or "crs_wkt" in attrs:
+        found.append("CF grid mapping")
+    if "_CRS" in attrs:
+        found.append("GDAL _CRS")
+    return found
+
+
+def _open_node(url: str, options: dict[str, Any], consolidated: bool | None = None) -> Any:
+    import zarrconv as zc
+
+    return zc.open(url, mode="r", storage_options=_options_for(url, options), consolidated=consolidated)
+
+
+def _object_sizes(store: Any, keys: list[str]) -> list[int]:
+    """Stored sizes of keys, without reading them where the store allows it."""
+    from .store.local import LocalStore
+
+    if isinstance(store, LocalStore):
+        sizes = []
+        for k in keys:
+            try:
+                sizes.append(os.path.getsize(os.path.join(store.root, *k.split("/"))))
+            except OSError:
+                sizes.append(0)
+        return sizes
+    fs = getattr(store, "fs", None)
+    root = getattr(store, "root", None)
+    if fs is not None and root is not None and keys:
+        try:
+            paths = [f"{root}/{k}" if root else k for k in keys]
+            return [int(s or 0) for s in fs.sizes(paths)]
+        except Exception:  # some filesystems cannot report sizes: fall back to reading
+            pass
+    return [len(b or b"") for b in store.get_many([(k, None) for k in keys])]
+
+
+def _chunk_keys(array: Any, listing: Iterable[str]) -> list[str]:
+    """The stored chunk (or shard) keys of ``array`` among store keys ``listing``."""
+    prefix = f"{array.path}/" if array.path else ""
+    decode = array.metadata.chunk_key_encoding.decode
+    grid = array.metadata.chunk_grid.grid_shape(array.shape)
+    out = []
+    for key in listing:
+        if not key.startswith(prefix):
+            continue
+        coords = decode(key[len(prefix):])
+        if coords is not None and len(coords) == len(grid) and all(0 <= c < g for c, g in zip(coords, grid)):
+            out.append(key)
+    return out
+
+
+def _array_facts(array: Any, listing: list[str] | None = None) -> dict[str, Any]:
+    """Everything ``info`` reports about an array, as JSON-able values."""
+    prefix = f"{array.path}/" if array.path else ""
+    keys = _chunk_keys(array, listing if listing is not None else array.store.list_prefix(prefix))
+    stored = sum(_object_sizes(array.store, keys))
+    meta = array.metadata
+    codecs = meta.codecs if array.zarr_format == 3 else [
+        *(meta.filters or []), *([meta.compressor] if meta.compressor else [])]
+    logical = array.nbytes if array.dtype.kind != "O" else None
+    fill = array.fill_value
+    return {
+        "node": "array",
+        "path": array.name,
+        "zarr_format": array.zarr_format,
+        "shape": list(array.shape),
+        "dtype": str(array.dtype),
+        "data_type": meta.data_type.json if array.zarr_format == 3 else str(array.dtype),
+        "chunks": list(array.chunks),
+        "shards": list(array.shards) if array.shards else None,
+        "dimension_names": list(array.dimension_names) if array.dimension_names else None,
+        "fill_value": fill.item() if isinstance(fill, np.generic) else fill,
+        "codecs": [_codec_str(c) for c in codecs],
+        "stored_objects": len(keys),
+        "grid_objects": array.nchunks,
+        "stored_bytes": stored,
+        "logical_bytes": logical,
+        "compression_ratio": (logical / stored) if logical and stored else None,
+        "attributes": sorted(array.attrs.keys()),
+        "conventions": detect_conventions(dict(array.attrs)),
+    }
+
+
+def _group_facts(group: Any) -> dict[str, Any]:
+    members = group.members(max_depth=None)
+    prefix = f"{group.path}/" if group.path else ""
+    listing = list(group.store.list_prefix(prefix))
+    arrays = {k: v for k, v in members.items() if not hasattr(v, "members")}
+    array_facts = {k: _array_facts(a, listing) for k, a in sorted(arrays.items())}
+    conventions = detect_conventions(dict(group.attrs))
+    for name, node in sorted(members.items()):
+        for c in detect_conventions(dict(node.attrs)):
+            tagged = f"{c} at /{name}" if c not in conventions else None
+            if tagged and not any(x.startswith(c) for x in conventions):
+                conventions.append(tagged)
+    stored = sum(f["stored_bytes"] for f in array_facts.values())
+    logical = sum(f["logical_bytes"] or 0 for f in array_facts.values())
+    return {
+        "node": "group",
+        "path": group.name,
+        "zarr_format": group.zarr_format,
+        "consolidated": group._consolidated is not None,
+        "groups": sum(1 for v in members.values() if hasattr(v, "members")),
+        "arrays": len(arrays),
+        "stored_bytes": stored,
+        "logical_bytes": logical,
+        "compression_ratio": (logical / stored) if logical and stored else None,
+        "attributes": sorted(group.attrs.keys()),
+        "conventions": conventions,
+        "members": array_facts,
+    }
+
+
+def _print_array_facts(f: dict[str, Any], out: Callable[[str], None]) -> None:
+    out(f"node:               array {f['path']}")
+    out(f"zarr format:        {f['zarr_format']}")
+    out(f"shape:              {_shape_str(f['shape'])}")
+    dt = f["data_type"] if isinstance(f["data_type"], str) else json.dumps(f["data_type"])
+    out(f"dtype:              {f['dtype']}" + (f" (data type {dt})" if dt != f["dtype"] else ""))
+    out(f"chunks:             {_shape_str(f['chunks'])}")
+    if f["shards"]:
+        out(f"shards:             {_shape_str(f['shards'])}")
+    if f["dimension_names"]:
+        out(f"dimension names:    {', '.join(str(d) for d in f['dimension_names'])}")
+    out(f"fill value:         {f['fill_value']!r}")
+    out(f"codecs:             {' -> '.join(f['codecs']) or 'none'}")
+    what = "shards" if f["shards"] else "chunks"
+    out(f"{'stored ' + what + ':':<20}{f['stored_objects']} of {f['grid_objects']}")
+    out(f"stored size:        {_human_bytes(f['stored_bytes'])}")
+    if f["logical_bytes"] is not None:
+        out(f"logical size:       {_human_bytes(f['logical_bytes'])}")
+    if f["compression_ratio"]:
+        out(f"compression ratio:  {f['compression_ratio']:.2f}")
+    if f["attributes"]:
+        out(f"attributes:         {', '.join(f['attributes'])}")
+    out(f"conventions:        {', '.join(f['conventions']) or 'none detected'}")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """``zarrconv info URL``."""
+    node = _open_node(args.url, args.storage_options)
+    facts = _group_facts(node) if hasattr(node, "members") else _array_facts(node)
+    facts["url"] = args.url
+    if args.json:
+        print(json.dumps(facts, indent=2, default=str))
+        return EXIT_OK
+    out = print
+    out(f"url:                {args.url}")
+    if facts["node"] == "array":
+        _print_array_facts(facts, out)
+        return EXIT_OK
+    out(f"node:               group {facts['path']}")
+    out(f"zarr format:        {facts['zarr_format']}")
+    out(f"consolidated:       {'yes' if facts['consolidated'] else 'no'}")
+    out(f"members:            {facts['arrays']} arrays, {facts['groups']} groups")
+    out(f"stored size:        {_human_bytes(facts['stored_bytes'])}")
+    out(f"logical size:       {_human_bytes(facts['logical_bytes'])}")
+    if facts["compression_ratio"]:
+        out(f"compression ratio:  {facts['compression_ratio']:.2f}")
+    if facts["attributes"]:
+        out(f"attributes:         {', '.join(facts['attributes'])}")
+    out(f"conventions:        {', '.join(facts['conventions']) or 'none detected'}")
+    if facts["members"]:
+        out("arrays:")
+        width = max(len(k) for k in facts["members"])
+        for name, f in facts["members"].items():
+            ratio = f"{f['compression_ratio']:.2f}x" if f["compression_ratio"] else "-"
+            shards = f" shards {_shape_str(f['shards'])}" if f["shards"] else ""
+            out(f"  {name:<{width}}  {_shape_str(f['shape'])} {f['dtype']} chunks {_shape_str(f['chunks'])}{shards}"
+                f"  {_human_bytes(f['stored_bytes'])} stored, ratio {ratio}")
+    return EXIT_OK
+
+
+def tree_lines(node: Any) -> list[str]:
+    """The hierarchy below ``node`` as text lines: shape, dtype, chunks (and shards) of each array."""
+    def describe(a: Any) -> str:
+        shards = f" shards={_shape_str(a.shards)}" if a.shards else ""
+        return f"{_shape_str(a.shape)} {a.dtype} chunks={_shape_str(a.chunks)}{shards}"
+
+    if not hasattr(node, "members"):
+        return [f"{node.name} {describe(node)}"]
+    lines = [node.name if node.path else "/"]
+
+    def walk(group: Any, indent: str) -> None:
+        items = sorted(group.members().items())
+        for i, (name, child) in enumerate(items):
+            last = i == len(items) - 1
+            branch = "└── " if last else "├── "
+            if hasattr(child, "members"):
+                tags = detect_conventions(dict(child.attrs))
+                lines.append(f"{indent}{branch}{name}/" + (f"  [{', '.join(tags)}]" if tags else ""))
+                walk(child, indent + ("    " if last else "│   "))
+            else:
+                lines.append(f"{indent}{branch}{name} {describe(child)}")
+
+    tags = detect_conventions(dict(node.attrs))
+    if tags:
+        lines[0] += f"  [{', '.join(tags)}]"
+    walk(node, "")
+    return lines
+
+
+def cmd_tree(args: argparse.Namespace) -> int:
+    """``zarrconv tree URL``."""
+    print("\n".join(tree_lines(_open_node(args.url, args.storage_options))))
+    return EXIT_OK
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+@dataclass
+class Problem:
+    """One thing ``validate`` found wrong: where, which check, what."""
+
+    node: str
+    check: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.node}: [{self.check}] {self.message}"
+
+
+def _walk_metadata(store: Any, path: str, problems: list[Problem]) -> Iterator[tuple[str, Any]]:
+    """Every node below ``path`` (itself included) with its parsed metadata; failures become problems.
+
+    Reads each node's documents directly (never consolidated metadata), so that a broken
+    node is reported and its siblings are still checked.
+    """
+    from .core.nodes import fetch_docs, join, parse_docs
+    from .format.metadata import GroupMetadata
+
+    def parse_one(p: str) -> Any:
+        try:
+            docs = fetch_docs(store, [p], None)[0]
+            if not docs:
+                return None
+            return parse_docs(store, p, docs)
+        except ZarrconvError as e:
+            problems.append(Problem("/" + p, "spec", str(e)))
+            return None
+
+    root = parse_one(path)
+    if root is None:
+        if not problems:
+            from .errors import NodeNotFoundError
+
+            raise NodeNotFoundError(f"no Zarr array or group at {path or '/'!r} in {store.url}")
+        return
+    pending = [(path, root)]
+    while pending:
+        p, meta = pending.pop()
+        yield p, meta
+        if isinstance(meta, GroupMetadata):
+            _, dirs = store.list_dir(f"{p}/" if p else "")
+            for d in sorted(dirs, reverse=True):
+                child = parse_one(join(p, d))
+                if child is not None:
+                    pending.append((join(p, d), child))
+
+
+def _check_array_spec(store: Any, path: str, meta: Any, problems: list[Problem]) -> None:
+    from .codecs import build_pipeline
+
+    if not meta.chunk_grid.is_regular:
+        return
+    try:
+        build_pipeline(meta)
+    except ZarrconvError as e:
+        problems.append(Problem("/" + path, "codecs", str(e)))
+
+
+def _check_consolidated(store: Any, path: str, meta: Any, nodes: dict[str, Any], problems: list[Problem]) -> None:
+    """Consolidated metadata must list exactly the nodes below the group, with their current documents."""
+    from .core.consolidated import consolidated_docs
+    from .core.nodes import read_consolidated
+
+    try:
+        cons = read_consolidated(store, path, meta)
+    except ZarrconvError as e:
+        problems.append(Problem("/" + path, "consolidated", str(e)))
+        return
+    if cons is None:
+        return
+    prefix = f"{path}/" if path else ""
+    below = {p[len(prefix):]: m for p, m in nodes.items() if p.startswith(prefix) and p != path}
+    for rel in sorted(set(below) - set(cons)):
+        problems.append(Problem("/" + path, "consolidated",
+                                f"node {rel!r} exists but is missing from the consolidated metadata "
+                                "(re-run zarrconv.consolidate_metadata)"))
+    for rel in sorted(set(cons) - set(below)):
+        problems.append(Problem("/" + path, "consolidated",
+                                f"consolidated metadata lists {rel!r}, which does not exist in the store"))
+    for rel in sorted(set(cons) & set(below)):
+        if _comparable(cons[rel]) != _comparable(consolidated_docs(below[rel])):
+            problems.append(Problem("/" + path, "consolidated",
+                                    f"consolidated metadata of {rel!r} differs from its own metadata document "
+                                    "(stale; re-run zarrconv.consolidate_metadata)"))
+
+
+def _comparable(docs: dict[str, Any]) -> str:
+    cleaned = {}
+    for name, doc in docs.items():
+        if isinstance(doc, dict):
+            doc = {k: v for k, v in doc.items() if k != "consolidated_metadata"}
+            if name == ".zattrs" and not doc:
+                continue
+        cleaned[name] = doc
+    return json.dumps(cleaned, sort_keys=True, default=str)
+
+
+def _check_data(store: Any, arrays: dict[str, Any], problems: list[Problem], progress: bool) -> int:
+    """Decode every stored chunk of every array; returns the number of chunks (or shards) checked."""
+    from .core.array import Array
+
+    work: list[tuple[Any, list[str]]] = []
+    for path, meta in arrays.items():
+        array = Array(store, path, meta)
+        prefix = f"{path}/" if path else ""
+        work.append((array, _chunk_keys(array, store.list_prefix(prefix))))
+    total = sum(len(k) for _, k in work)
+    with _Progress(progress, total, "checking chunks") as bar:
+        for array, keys in work:
+            prefix = f"{array.path}/" if array.path else ""
+            decode = array.metadata.chunk_key_encoding.decode
+            grid = array.metadata.chunk_grid
+            offsets = [grid.offsets(array.shape, d) for d in range(array.ndim)]
+            for key in keys:
+                coords = decode(key[len(prefix):])
+                region = tuple(slice(int(offsets[d][c]), int(offsets[d][c + 1])) for d, c in enumerate(coords))
+                try:
+                    array[region]
+                except ZarrconvError as e:
+                    problems.append(Problem(array.name, "data", f"chunk {key!r}: {e}"))
+                bar.update()
+    return total
+
+
+def _run_check(store: Any, problems: list[Problem]) -> int | None:
+    """Use ``zarrconv.check`` (the reliability checker) when it exists; None when it does not."""
+    import importlib.util
+
+    if importlib.util.find_spec("zarrconv.check") is None:
+        return None
+    from . import check as check_module
+
+    found = check_module.check(store)
+    for p in found:
+        node = getattr(p, "node", None) or getattr(p, "path", None) or getattr(p, "array", None) or "/"
+        problems.append(Problem(str(node), "data", str(getattr(p, "message", p))))
+    return -1
+
+
+def _convention_checks(url: str, options: dict[str, Any], all_attrs: list[dict[str, Any]],
+                       problems: list[Problem]) -> list[str]:
+    """OME-Zarr and GeoZarr validators for the conventions the store's attributes use."""
+    import importlib
+
+    ran = []
+    tags = {t.split(" ")[0] for attrs in all_attrs for t in detect_conventions(attrs)}
+    wanted = []
+    if "OME-Zarr" in tags:
+        wanted.append(("ome", "zarrconv.conventions.ome"))
+    if tags & {"GeoZarr", "CF", "GDAL", "zarr-conventions"}:
+        wanted.append(("geo", "zarrconv.conventions.geo"))
+    for name, module in wanted:
+        try:
+            validate = importlib.import_module(module).validate
+        except (ImportError, AttributeError):
+            problems.append(Problem("/", name, f"{module}.validate is not available in this installation; "
+                                                "convention not checked"))
+            continue
+        try:
+            kwargs = {"storage_options": _options_for(url, options)} if _options_for(url, options) else {}
+            found = validate(url, **kwargs)
+        except ZarrconvError as e:
+            found = [str(e)]
+        for p in found:
+            text = str(p)
+            node, sep, rest = text.partition(": ")
+            if sep and node.startswith("/") and " " not in node:
+                problems.append(Problem(node, name, rest))
+            else:
+                problems.append(Problem("/", name, text))
+        ran.append(name)
+    return ran
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``zarrconv validate URL [--data] [--json]``."""
+    from .format.metadata import ArrayMetadata
+    from .store import make_store
+
+    store = make_store(args.url, mode="r", storage_options=_options_for(args.url, args.storage_options))
+    problems: list[Problem] = []
+    nodes = dict(_walk_metadata(store, "", problems))
+    arrays = {p: m for p, m in nodes.items() if isinstance(m, ArrayMetadata)}
+    for p, m in nodes.items():
+        if isinstance(m, ArrayMetadata):
+            _check_array_spec(store, p, m, problems)
+        else:
+            _check_consolidated(store, p, m, nodes, problems)
+    checks = ["spec"]
+    chunks_checked = None
+    if args.data:
+        n = _run_check(store, problems)
+        chunks_checked = n if n is not None and n >= 0 else None
+        if n is None:
+            chunks_checked = _check_data(store, arrays, problems, not args.quiet)
+        checks.append("data")
+    checks += _convention_checks(args.url, args.storage_options, [m.attributes for m in nodes.values()], problems)
+    if args.json:
+        print(json.dumps({"url": args.url, "valid": not problems, "checks": checks, "nodes": len(nodes),
+                          "arrays": len(arrays), "chunks_checked": chunks_checked,
+                          "problems": [asdict(p) for p in problems]}, indent=2))
+    else:
+        for p in problems:
+            print(p)
+        summary = f"{len(nodes)} nodes ({len(arrays)} arrays), checks: {', '.join(checks)}"
+        if chunks_checked is not None:
+            summary += f", {chunks_checked} chunks decoded"
+        if problems:
+            print(f"{args.url}: INVALID, {len(problems)} problem{'s' if len(problems) != 1 else ''} in {summary}")
+        else:
+            print(f"{args.url}: valid ({summary})")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+# -- convert ------------------------------------------------------------------------------------
+
+def parse_shape_option(value: str | None, name: str) -> Any:
+    """``"64,64"`` -> (64, 64); ``"auto"`` stays; None stays None; -1 means the whole axis."""
+    if value is None or value == "auto":
+        return value
+    try:
+        return tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{name} {value!r} must be comma-separated integers such as 64,256,256, or 'auto'") from None
+
+
+def parse_compressor_option(value: str | None) -> Any:
+    """``zstd``, ``zstd:5`` (level), ``gzip:6``, ``blosc``, ``blosc:9`` or ``none`` as v3 codec documents."""
+    if value is None:
+        return None
+    name, _, level = value.partition(":")
+    name = name.strip().lower()
+    if name in ("none", "null", ""):
+        return []
+    if not level:
+        return name
+    try:
+        lvl = int(level)
+    except ValueError:
+        raise ValueError(f"compressor level in {value!r} must be an integer") from None
+    if name == "zstd":
+        return {"name": "zstd", "configuration": {"level": lvl, "checksum": False}}
+    if name == "gzip":
+        return {"name": "gzip", "configuration": {"level": lvl}}
+    if name == "blosc":
+        return {"name": "blosc", "configuration": {"cname": "zstd", "clevel": lvl, "shuffle": "shuffle", "blocksize": 0}}
+    raise ValueError(f"compressor {name!r} takes no level here; use zstd, gzip or blosc with ':LEVEL'")
+
+
+def _as_numcodecs(configs: Iterable[dict]) -> list[Any]:
+    import numcodecs
+
+    return [numcodecs.get_codec(dict(c)) for c in configs]
+
+
+def _fit(value: Any, shape: tuple[int, ...], name: str, path: str) -> Any:
+    if value is None or value == "auto":
+        return value
+    if len(value) != len(shape):
+        raise ValueError(f"{name} {_shape_str(value)} has {len(value)} entries but array {path!r} has "
+                         f"{len(shape)} dimensions {_shape_str(shape)}")
+    return tuple(max(int(s), 1) if v == -1 else int(v) for v, s in zip(value, shape))
+
+
+def _target_kwargs(src: Any, zarr_format: int, chunks: Any, shards: Any, compressor: Any) -> dict[str, Any]:
+    """create_array arguments that reproduce ``src`` in ``zarr_format`` with the requested changes."""
+    meta = src.metadata
+    vlen = ("vlen-utf8", "vlen-bytes", "vlen-array")
+    attrs = dict(src.attrs)
+    dims = src.dimension_names
+    if zarr_format == 3:
+        dims_attr = attrs.pop("_ARRAY_DIMENSIONS", None)
+        dims = dims or (tuple(dims_attr) if isinstance(dims_attr, list) else None)
+    if src.zarr_format == zarr_format == 3:
+        dtype: Any = meta.data_type
+    elif zarr_format == 3 and src.dtype.kind == "O":
+        ids = [f.get("id") for f in (meta.filters or [])]
+        dtype = "bytes" if "vlen-bytes" in ids else "string"
+    else:
+        dtype = src.dtype
+    if src.zarr_format == 2:
+        filters = _as_numcodecs(f for f in (meta.filters or []) if f.get("id") not in vlen)
+        source_compressors = _as_numcodecs([meta.compressor]) if meta.compressor else []
+    else:
+        filters = [f for f in src.filters if f.get("name") != "transpose"]
+        source_compressors = list(src.compressors)
+    order = "C"
+    if src.zarr_format == 2:
+        order = meta.order
+    elif any(f.get("name") == "transpose" for f in src.filters):
+        order = "F" if src.ndim > 1 else "C"
+    if shards is None and src.shards and zarr_format == 3 and chunks is None:
+        shards = src.shards
+    return {
+        "shape": src.shape, "dtype": dtype,
+        "chunks": src.chunks if chunks is None else chunks,
+        "shards": shards if zarr_format == 3 else None,
+        "fill_value": src.fill_value,
+        "compressors": source_compressors if compressor is None else compressor,
+        "filters": filters or None,
+        "dimension_names": dims, "attributes": attrs, "order": order,
+        "zarr_format": zarr_format,
+    }
+
+
+def copy_blocks(shape: tuple[int, ...], unit: tuple[int, ...], itemsize: int,
+                target: int = _COPY_BLOCK_BYTES) -> list[tuple[slice, ...]]:
+    """Regions covering ``shape``, each a whole number of ``unit`` (the destination's write unit)
+    along every axis and about ``target`` bytes, so that no write needs a read-modify-write."""
+    if not shape:
+        return [()]
+    block = [max(1, min(u, s)) for u, s in zip(unit, shape)]
+    while math.prod(block) * itemsize * 2 <= target:
+        grown = False
+        for d in range(len(shape)):
+            if block[d] < shape[d] and math.prod(block) * itemsize * 2 <= target:
+                block[d] = min(block[d] * 2, -(-shape[d] // unit[d]) * unit[d])
+                grown = True
+        if not grown:
+            break
+    ranges = [range(0, max(s, 1) if s else 0, b) for s, b in zip(shape, block)]
+    return [tuple(slice(o, min(o + b, s)) for o, b, s in zip(origin, block, shape))
+            for origin in itertools.product(*ranges)]
+
+
+def convert_store(src_url: str, dst_url: str, *, zarr_format: int = 3, chunks: Any = None, shards: Any = None,
+                  compressor: Any = None, overwrite: bool = False, consolidate: bool = True,
+                  storage_options: dict[str, Any] | None = None, progress: bool = False) -> int:
+    """Copy the array or hierarchy at ``src_url`` to ``dst_url`` with a new format/chunking/compression.
+
+    Returns the number of blocks copied. Attributes are copied (``_ARRAY_DIMENSIONS`` becomes
+    ``dimension_names`` in v3 and the reverse); chunks equal to the fill value are not written.
+    """
+    import zarrconv as zc
+
+    options = storage_options or {}
+    src = zc.open(src_url, mode="r", storage_options=_options_for(src_url, options))
+    dst_opts = _options_for(dst_url, options)
+    if hasattr(src, "members"):
+        sources = {"": src, **src.members(max_depth=None)}
+    else:
+        sources = {"": src}
+
+    plans: list[tuple[Any, Any, list[tuple[slice, ...]]]] = []
+    dst_root = None
+    for rel, node in sorted(sources.items()):
+        if hasattr(node, "members"):
+            if rel == "":
+                dst_root = zc.create_group(dst_url, attributes=dict(node.attrs), zarr_format=zarr_format,
+                                           overwrite=overwrite, storage_options=dst_opts)
+            else:
+                dst_root.create_group(rel, attributes=dict(node.attrs))
+            continue
+        kwargs = _target_kwargs(node, zarr_format, _fit(chunks, node.shape, "--chunks", node.name),
+                                _fit(shards, node.shape, "--shards", node.name), compressor)
+        if rel == "":
+            dst = zc.create_array(dst_url, overwrite=overwrite, storage_options=dst_opts, **kwargs)
+        else:
+            dst = dst_root.create_array(rel, **kwargs)
+        unit = dst.shards or dst.chunks
+        itemsize = dst.dtype.itemsize if dst.dtype.kind != "O" else 64
+        plans.append((node, dst, copy_blocks(dst.shape, unit, itemsize)))
+
+    total = sum(len(b) for _, _, b in plans)
+    with _Progress(progress, total, "copying", unit="block") as bar:
+        for node, dst, blocks in plans:
+            for region in blocks:
+                dst[region] = node[region]
+                bar.update()
+    if dst_root is not None and consolidate:
+        zc.consolidate_metadata(dst_root.store)
+    return total
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """``zarrconv convert SRC DST``."""
+    n = convert_store(args.src, args.dst, zarr_format=args.zarr_format,
+                      chunks=parse_shape_option(args.chunks, "--chunks"),
+                      shards=parse_shape_option(args.shards, "--shards"),
+                      compressor=parse_compressor_option(args.compressor), overwrite=args.overwrite,
+                      consolidate=not args.no_consolidate, storage_options=args.storage_options,
+                      progress=not args.quiet)
+    if not args.quiet:
+        print(f"converted {args.src} -> {args.dst} (Zarr v{args.zarr_format}, {n} blocks copied)")
+    return EXIT_OK
+
+
+# -- ome ----------------------------------------------------------------------------------------
+
+def _read_pyramid_source(src: str, path: str | None, options: dict[str, Any]) -> tuple[Any, tuple[str, ...] | None]:
+    """The image to downsample (numpy for a TIFF, dask over the Zarr array otherwise) and its axis names."""
+    if src.lower().endswith((".tif", ".tiff")) and not _is_remote(src):
+        import tifffile
+
+        with tifffile.TiffFile(src) as tif:
+            series = tif.series[0]
+            axes = series.axes.lower()
+            data = series.asarray()
+        names = tuple("c" if a == "s" else a for a in axes)
+        return data, names if set(names) <= set("tczyx") else None
+    import zarrconv as zc
+
+    array = zc.open_array(src, path, mode="r", storage_options=_options_for(src, options))
+    names = tuple(array.dimension_names) if array.dimension_names and all(array.dimension_names) else None
+    try:
+        import dask.array as da
+    except ImportError:
+        return array[...], names
+    return da.from_array(array, chunks=array.chunks, asarray=True), names
+
+
+def cmd_ome_pyramid(args: argparse.Namespace) -> int:
+    """``zarrconv ome pyramid SRC DST``."""
+    from .conventions import ome
+
+    data, names = _read_pyramid_source(args.src, args.path, args.storage_options)
+    axes = tuple(args.axes) if args.axes else names
+    kwargs: dict[str, Any] = {"method": args.method, "version": args.version, "downscale": args.downscale}
+    if axes:
+        kwargs["axes"] = list(axes)
+    if args.levels is not None:
+        kwargs["levels"] = args.levels
+    if args.scale:
+        kwargs["scale"] = [float(s) for s in args.scale.split(",")]
+    if args.units:
+        kwargs["units"] = [u or None for u in args.units.split(",")]
+    if args.chunks:
+        kwargs["chunks"] = parse_shape_option(args.chunks, "--chunks")
+    if args.shards:
+        kwargs["shards"] = parse_shape_option(args.shards, "--shards")
+    if args.name:
+        kwargs["name"] = args.name
+    dst_opts = _options_for(args.dst, args.storage_options)
+    if dst_opts:
+        from .store import make_store
+
+        target: Any = make_store(args.dst, mode="a", storage_options=dst_opts)
+    else:
+        target = args.dst
+    if not args.overwrite:
+        from .core.api import node_exists
+        from .store import make_store
+
+        if node_exists(make_store(target, mode="a"), ""):
+            from .errors import ContainsNodeError
+
+            raise ContainsNodeError(f"{args.dst} already holds a Zarr node; pass --overwrite to replace it")
+    ome.write_image(data, target, **kwargs)
+    if not args.quiet:
+        import zarrconv as zc
+
+        g = zc.open_group(args.dst, mode="r", storage_options=dst_opts)
+        levels = sorted((k, v) for k, v in g.members().items() if not hasattr(v, "members"))
+        shapes = ", ".join(f"{k}: {_shape_str(v.shape)}" for k, v in levels)
+        print(f"wrote OME-Zarr {args.version} pyramid {args.dst} with {len(levels)} levels ({shapes})")
+    return EXIT_OK
+
+
+# -- geo ----------------------------------------------------------------------------------------
+
+def _open_tree(url: str, options: dict[str, Any]) -> Any:
+    import xarray as xr
+
+    engine = "zarrconv" if "zarrconv" in xr.backends.list_engines() else "zarr"
+    kwargs: dict[str, Any] = {"engine": engine, "decode_times": False}
+    if _options_for(url, options):
+        kwargs["storage_options"] = _options_for(url, options)
+    return xr.open_datatree(url, **kwargs)
+
+
+def geo_facts(tree: Any) -> list[dict[str, Any]]:
+    """CRS, transform, bounds and resolution of every node of ``tree`` that has a CRS or a transform."""
+    from .conventions import geo
+
+    out = []
+    for node in tree.subtree:
+        if not node.data_vars:
+            continue
+        crs = geo.crs(node)
+        try:
+            transform = geo.transform(node)
+            bounds = geo.bounds(node)
+        except (ValueError, KeyError):  # no identifiable x/y dimensions
+            transform = bounds = None
+        if crs is None and transform is None:
+            continue
+        epsg = crs.to_epsg() if crs is not None else None
+        out.append({
+            "path": node.path,
+            "variables": sorted(str(v) for v in node.data_vars if node[v].ndim >= 2),
+            "crs": crs.name if crs is not None else None,
+            "crs_code": f"EPSG:{epsg}" if epsg else None,
+            "transform": list(transform) if transform else None,
+            "resolution": [abs(transform[0]), abs(transform[4])] if transform else None,
+            "bounds": list(bounds) if bounds else None,
+            "units": (crs.axis_info[0].unit_name if crs is not None and crs.axis_info else None),
+            "sizes": {str(k): int(v) for k, v in node.sizes.items()},
+        })
+    return out
+
+
+def cmd_geo_info(args: argparse.Namespace) -> int:
+    """``zarrconv geo info URL``."""
+    facts = geo_facts(_open_tree(args.url, args.storage_options))
+    if args.json:
+        print(json.dumps({"url": args.url, "nodes": facts}, indent=2))
+        return EXIT_OK
+    if not facts:
+        print(f"{args.url}: no georeferenced variables found (no CRS and no regular x/y coordinates)")
+        return EXIT_OK
+    for f in facts:
+        print(f"{f['path']}  {', '.join(f['variables'])}")
+        crs = f["crs"] or "unknown"
+        print(f"  crs:         {crs}" + (f" ({f['crs_code']})" if f["crs_code"] else ""))
+        if f["resolution"]:
+            unit = f" {f['units']}" if f["units"] else ""
+            print(f"  resolution:  {f['resolution'][0]:g} x {f['resolution'][1]:g}{unit}")
+        if f["bounds"]:
+            print("  bounds:      " + ", ".join(f"{b:.6g}" for b in f["bounds"]) + "  (xmin, ymin, xmax, ymax)")
+        if f["transform"]:
+            print("  transform:   " + ", ".join(f"{t:.6g}" for t in f["transform"]) + "  (a, b, c, d, e, f)")
+        print("  size:        " + ", ".join(f"{k}={v}" for k, v in f["sizes"].items()))
+    return EXIT_OK
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage-option", "-S", action="append", default=[], metavar="KEY=VALUE",
+                        dest="storage_option",
+                        help="fsspec option for remote URLs (repeatable; dotted keys nest, values are JSON "
+                             "when they parse: -S anon=true -S client_kwargs.endpoint_url=http://...)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary lines")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``zarrconv`` command."""
+    parser = argparse.ArgumentParser(
+        prog="zarrconv", description="Inspect, validate and convert Zarr v2/v3 stores (OME-Zarr, GeoZarr).",
+        epilog="Exit status: 0 ok, 1 validation problems, 2 errors.")
+    parser.add_argument("--version", action="version", version=f"zarrconv {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("info", help="format, shape, chunks, codecs, sizes and conventions of a node")
+    p.add_argument("url", help="path or URL of an array or group")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("tree", help="the hierarchy with shapes, dtypes and chunks")
+    p.add_argument("url")
+    _common(p)
+    p.set_defaults(func=cmd_tree)
+
+    p = sub.add_parser("validate", help="check metadata against the spec and conventions (exit 1 on problems)")
+    p.add_argument("url")
+    p.add_argument("--data", action="store_true", help="also decode every stored chunk (finds corrupt chunks)")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    _common(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("convert", help="copy with another format, chunking, sharding or compressor")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--zarr-format", type=int, choices=(2, 3), default=3, help="format of the copy (default 3)")
+    p.add_argument("--chunks", help="chunk shape such as 64,256,256 (-1: whole axis; default: keep)")
+    p.add_argument("--shards", help="shard shape (v3), a multiple of the chunks, or 'auto'")
+    p.add_argument("--compressor", help="zstd, zstd:LEVEL, gzip[:LEVEL], blosc[:LEVEL] or none (default: keep)")
+    p.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
+    p.add_argument("--no-consolidate", action="store_true", help="do not write consolidated metadata")
+    _common(p)
+    p.set_defaults(func=cmd_convert)
+
+    ome = sub.add_parser("ome", help="OME-Zarr (OME-NGFF) images").add_subparsers(
+        dest="ome_command", required=True, metavar="COMMAND")
+    p = ome.add_parser("pyramid", help="write a multiscale OME-Zarr image from a Zarr array or a TIFF")
+    p.add_argument("src", help="a Zarr array (path/URL) or a .tif/.tiff file")
+    p.add_argument("dst", help="the OME-Zarr image to write")
+    p.add_argument("--path", help="the array inside SRC when SRC is a group")
+    p.add_argument("--axes", help="axis names in order, such as czyx (default: the dimension names or the TIFF axes)")
+    p.add_argument("--scale", help="physical pixel size per axis, such as 1,0.5,0.25,0.25")
+    p.add_argument("--units", help="unit per axis, such as ,micrometer,micrometer,micrometer (empty: none)")
+    p.add_argument("--levels", type=int, help="number of levels (default: until a level fits in one chunk)")
+    p.add_argument("--downscale", type=int, default=2, help="factor between levels on spatial axes (default 2)")
+    p.add_argument("--method", default="mean", choices=("mean", "gaussian", "nearest", "mode"))
+    p.add_argument("--chunks", help="chunk shape of every level")
+    p.add_argument("--shards", help="shard shape (0.5 / Zarr v3 only)")
+    p.add_argument("--version", default="0.5", choices=("0.4", "0.5"), help="OME-NGFF version (default 0.5)")
+    p.add_argument("--name", help="image name stored in the metadata")
+    p.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
+    _common(p)
+    p.set_defaults(func=cmd_ome_pyramid)
+
+    geo = sub.add_parser("geo", help="georeferenced (GeoZarr / CF) data").add_subparsers(
+        dest="geo_command", required=True, metavar="COMMAND")
+    p = geo.add_parser("info", help="CRS, bounds and resolution of every georeferenced node")
+    p.add_argument("url")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+    p.set_defaults(func=cmd_geo_info)
+    return parser
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return f"zarrconv: error: {text}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``zarrconv`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.storage_options = parse_storage_options(args.storage_option)
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("zarrconv: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into head & co: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (ZarrconvError, OSError, ValueError, TypeError, KeyError, ImportError) as e:
+        if args.debug:
+            traceback.print_exc()
+        print(_one_line(e), file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

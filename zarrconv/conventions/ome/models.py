@@ -1,0 +1,830 @@
+"""OME-Zarr (OME-NGFF) metadata: parse group attributes into dataclasses and back.
+
+One set of dataclasses serves every version; :func:`parse_attrs` reads the attributes of a
+group written with OME-NGFF 0.1 to 0.5 and :meth:`OmeMetadata.to_attrs` writes 0.4 or 0.5:
+
+* 0.5 (Zarr v3): everything lives in ``attributes["ome"]``, whose ``version`` is "0.5";
+  the objects themselves carry no version.
+* 0.4 and earlier (Zarr v2, ``.zattrs``): the keys are at the top level and each object
+  (``multiscales[i]``, ``image-label``, ``plate``, ``well``, ``omero``) may carry its own
+  ``version``.
+
+Parsing is tolerant of what real files contain (missing optional keys, 0.3-style axes as
+plain strings, 0.1/0.2 images without axes or transformations) but raises
+:class:`~zarrconv.errors.MetadataError` naming the store and key when a document cannot be
+interpreted at all. Unknown keys are kept in ``extra`` dicts and written back unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from zarrconv.errors import MetadataError
+
+__all__ = [
+    "AXIS_TYPES",
+    "READ_VERSIONS",
+    "WRITE_VERSIONS",
+    "Acquisition",
+    "Axis",
+    "Channel",
+    "Dataset",
+    "ImageLabel",
+    "LabelColor",
+    "Multiscale",
+    "OmeMetadata",
+    "Omero",
+    "Plate",
+    "PlateWell",
+    "Transform",
+    "Well",
+    "WellImage",
+    "Window",
+    "parse_attrs",
+]
+
+#: Versions zarrconv reads.
+READ_VERSIONS: tuple[str, ...] = ("0.1", "0.2", "0.3", "0.4", "0.5")
+#: Versions zarrconv writes.
+WRITE_VERSIONS: tuple[str, ...] = ("0.4", "0.5")
+#: Axis types named by the specification (others are custom).
+AXIS_TYPES: tuple[str, ...] = ("time", "channel", "space")
+
+_DEFAULT_AXES_5D = ("t", "c", "z", "y", "x")
+
+
+def _err(where: str, msg: str) -> MetadataError:
+    return MetadataError(f"{where}: {msg}" if where else msg)
+
+
+def _obj(value: Any, where: str, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _err(where, f"{what} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, where: str, what: str) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise _err(where, f"{what} must be a JSON array, got {type(value).__name__}")
+    return list(value)
+
+
+def _str(value: Any, where: str, what: str) -> str:
+    if not isinstance(value, str):
+        raise _err(where, f"{what} must be a string, got {value!r}")
+    return value
+
+
+def _numbers(value: Any, where: str, what: str) -> list[float]:
+    vals = _list(value, where, what)
+    out = []
+    for v in vals:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _err(where, f"{what} must hold numbers, got {v!r}")
+        out.append(float(v))
+    return out
+
+
+def _extra(d: Mapping[str, Any], known: Sequence[str]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k not in known}
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _num(v: float) -> int | float:
+    """JSON number: integral floats written as ints would change the type for readers
+    expecting floats, so floats stay floats."""
+    return float(v)
+
+
+# ------------------------------------------------------------------------------ axes
+
+
+@dataclass
+class Axis:
+    """One dimension: ``name``, ``type`` (space/time/channel/custom/None), ``unit``."""
+
+    name: str
+    type: str | None = None
+    unit: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Axis:
+        """Parse an axis object, or a 0.3-style axis name."""
+        if isinstance(value, str):  # 0.3: axes were plain names
+            return cls(value, _guess_type(value))
+        d = _obj(value, where, "an axis")
+        if "name" not in d:
+            raise _err(where, "an axis has no 'name'")
+        name = _str(d["name"], where, "axis name")
+        typ = d.get("type")
+        unit = d.get("unit")
+        return cls(name, typ if typ is None else str(typ), unit if unit is None else str(unit),
+                   _extra(d, ("name", "type", "unit")))
+
+    def to_json(self) -> dict[str, Any]:
+        """The axis as a JSON object."""
+        return {**_drop_none({"name": self.name, "type": self.type, "unit": self.unit}), **self.extra}
+
+
+def _guess_type(name: str) -> str | None:
+    n = name.lower()
+    if n in ("t", "time"):
+        return "time"
+    if n in ("c", "ch", "channel", "channels"):
+        return "channel"
+    if n in ("x", "y", "z"):
+        return "space"
+    return None
+
+
+# -------------------------------------------------------------------- transformations
+
+
+@dataclass
+class Transform:
+    """A coordinate transformation: ``type`` is "scale", "translation" or "identity";
+    ``values`` holds the vector (``path`` is the rarely used binary alternative)."""
+
+    type: str
+    values: list[float] | None = None
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Transform:
+        """Parse one ``coordinateTransformations`` entry."""
+        d = _obj(value, where, "a coordinate transformation")
+        typ = d.get("type")
+        if typ not in ("scale", "translation", "identity"):
+            raise _err(where, f"unsupported coordinate transformation type {typ!r} "
+                              "(OME-Zarr allows only 'scale' and 'translation')")
+        if typ == "identity":
+            return cls("identity", None, None, _extra(d, ("type",)))
+        if typ in d:
+            return cls(typ, _numbers(d[typ], where, f"'{typ}'"), None, _extra(d, ("type", typ)))
+        if "path" in d:
+            return cls(typ, None, _str(d["path"], where, "transformation path"), _extra(d, ("type", "path")))
+        raise _err(where, f"a {typ!r} transformation has neither {typ!r} nor 'path'")
+
+    def to_json(self) -> dict[str, Any]:
+        """The transformation as a JSON object."""
+        d: dict[str, Any] = {"type": self.type}
+        if self.values is not None:
+            d[self.type] = [_num(v) for v in self.values]
+        elif self.path is not None:
+            d["path"] = self.path
+        return {**d, **self.extra}
+
+
+def _parse_transforms(value: Any, where: str) -> list[Transform]:
+    return [Transform.parse(t, f"{where}[{i}]") for i, t in enumerate(_list(value, where, "coordinateTransformations"))]
+
+
+def compose(transforms: Sequence[Transform], ndim: int, where: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Compose a sequence of scale/translation transformations, applied in order, into one
+    ``x -> scale * x + translation`` (two float64 vectors of length ``ndim``)."""
+    scale = np.ones(ndim)
+    trans = np.zeros(ndim)
+    for t in transforms:
+        if t.type == "identity":
+            continue
+        if t.values is None:
+            raise _err(where, f"{t.type} stored at path {t.path!r} (binary data) is not supported")
+        if len(t.values) != ndim:
+            raise _err(where, f"{t.type} has {len(t.values)} values for {ndim} axes")
+        v = np.asarray(t.values, dtype=np.float64)
+        if t.type == "scale":
+            scale = scale * v
+            trans = trans * v
+        else:
+            trans = trans + v
+    return scale, trans
+
+
+# -------------------------------------------------------------------------- multiscales
+
+
+@dataclass
+class Dataset:
+    """One resolution level: array ``path`` (relative to the image group) and transforms."""
+
+    path: str
+    transforms: list[Transform] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The dataset as a JSON object."""
+        return {"path": self.path, "coordinateTransformations": [t.to_json() for t in self.transforms], **self.extra}
+
+
+@dataclass
+class Multiscale:
+    """One entry of ``multiscales``."""
+
+    axes: list[Axis]
+    datasets: list[Dataset]
+    transforms: list[Transform] = field(default_factory=list)
+    name: str | None = None
+    type: str | None = None
+    metadata: dict[str, Any] | None = None
+    version: str | None = None  # 0.4 and earlier only
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str, ndim: int | None = None) -> Multiscale:
+        """Parse one ``multiscales`` entry. ``ndim`` (if known) fills in 0.1/0.2 axes."""
+        d = _obj(value, where, "a multiscales entry")
+        if "datasets" not in d:
+            raise _err(where, "a multiscales entry has no 'datasets'")
+        datasets = []
+        for i, ds in enumerate(_list(d["datasets"], where, "'datasets'")):
+            w = f"{where}.datasets[{i}]"
+            ds = _obj(ds, w, "a dataset")
+            if "path" not in ds:
+                raise _err(w, "a dataset has no 'path'")
+            trs = _parse_transforms(ds.get("coordinateTransformations", []), f"{w}.coordinateTransformations")
+            datasets.append(Dataset(_str(ds["path"], w, "dataset path"), trs,
+                                    _extra(ds, ("path", "coordinateTransformations"))))
+        if not datasets:
+            raise _err(where, "'datasets' is empty")
+        if "axes" in d:
+            axes = [Axis.parse(a, f"{where}.axes[{i}]") for i, a in enumerate(_list(d["axes"], where, "'axes'"))]
+        else:  # 0.1/0.2: always 5D tczyx
+            n = 5 if ndim is None else ndim
+            axes = [Axis(a, _guess_type(a)) for a in _DEFAULT_AXES_5D[5 - n:]]
+        version = d.get("version")
+        md = d.get("metadata")
+        return cls(
+            axes=axes,
+            datasets=datasets,
+            transforms=_parse_transforms(d.get("coordinateTransformations", []), f"{where}.coordinateTransformations"),
+            name=None if d.get("name") is None else str(d.get("name")),
+            type=None if d.get("type") is None else str(d.get("type")),
+            metadata=dict(md) if isinstance(md, Mapping) else None,
+            version=None if version is None else str(version),
+            extra=_extra(d, ("axes", "datasets", "coordinateTransformations", "name", "type", "metadata", "version")),
+        )
+
+    def to_json(self, version: str) -> dict[str, Any]:
+        """The entry as a JSON object for ``version`` (0.4 adds its own version key)."""
+        d: dict[str, Any] = {}
+        if self.name is not None:
+            d["name"] = self.name
+        if version != "0.5":
+            d["version"] = version
+        d["axes"] = [a.to_json() for a in self.axes]
+        d["datasets"] = [ds.to_json() for ds in self.datasets]
+        if self.transforms:
+            d["coordinateTransformations"] = [t.to_json() for t in self.transforms]
+        if self.type is not None:
+            d["type"] = self.type
+        if self.metadata is not None:
+            d["metadata"] = self.metadata
+        d.update(self.extra)
+        return d
+
+    @property
+    def axis_names(self) -> list[str]:
+        """Names of the axes, in array order."""
+        return [a.name for a in self.axes]
+
+    @property
+    def paths(self) -> list[str]:
+        """Dataset paths, largest level first."""
+        return [ds.path for ds in self.datasets]
+
+    def level_transform(
+        self, level: int, shapes: Sequence[Sequence[int]] | None = None, where: str = ""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale, translation)`` mapping array indices of ``level`` to physical
+        coordinates: the level's transformations followed by the multiscale-wide ones.
+
+        Images older than 0.4 have no transformations; there the scale is derived from the
+        level shapes (``shapes[0] / shapes[level]``) if given, else 1.
+        """
+        nd = len(self.axes)
+        ds = self.datasets[level]
+        if ds.transforms:
+            scale, trans = compose(ds.transforms, nd, where)
+        elif shapes is not None:
+            scale = np.asarray(shapes[0], dtype=np.float64) / np.maximum(np.asarray(shapes[level], dtype=np.float64), 1)
+            trans = np.zeros(nd)
+        else:
+            scale, trans = np.ones(nd), np.zeros(nd)
+        if self.transforms:
+            s2, t2 = compose(self.transforms, nd, where)
+            scale, trans = scale * s2, trans * s2 + t2
+        return scale, trans
+
+
+# ------------------------------------------------------------------------------ omero
+
+
+@dataclass
+class Window:
+    """Rendering window of a channel."""
+
+    start: float
+    end: float
+    min: float
+    max: float
+
+    def to_json(self) -> dict[str, float]:
+        """The window as a JSON object."""
+        return {"start": self.start, "end": self.end, "min": self.min, "max": self.max}
+
+
+@dataclass
+class Channel:
+    """One entry of ``omero.channels``."""
+
+    label: str | None = None
+    color: str | None = None
+    window: Window | None = None
+    active: bool | None = None
+    family: str | None = None
+    coefficient: float | None = None
+    inverted: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    _KEYS = ("label", "color", "window", "active", "family", "coefficient", "inverted")
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Channel:
+        """Parse a channel object (lenient: bad optional values are kept in ``extra``)."""
+        d = _obj(value, where, "an omero channel")
+        win = d.get("window")
+        window = None
+        if isinstance(win, Mapping) and all(isinstance(win.get(k), (int, float)) for k in ("start", "end", "min", "max")):
+            window = Window(float(win["start"]), float(win["end"]), float(win["min"]), float(win["max"]))
+        bad_window = {"window": win} if (win is not None and window is None) else {}
+        label = d.get("label")
+        return cls(
+            label=None if label is None else str(label),
+            color=d.get("color") if isinstance(d.get("color"), str) else None,
+            window=window,
+            active=d.get("active") if isinstance(d.get("active"), bool) else None,
+            family=d.get("family") if isinstance(d.get("family"), str) else None,
+            coefficient=d.get("coefficient") if isinstance(d.get("coefficient"), (int, float)) else None,
+            inverted=d.get("inverted") if isinstance(d.get("inverted"), bool) else None,
+            extra={**_extra(d, cls._KEYS), **bad_window},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The channel as a JSON object."""
+        d = _drop_none({
+            "label": self.label, "color": self.color, "active": self.active, "family": self.family,
+            "coefficient": self.coefficient, "inverted": self.inverted,
+        })
+        if self.window is not None:
+            d["window"] = self.window.to_json()
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class Omero:
+    """Transitional ``omero`` rendering metadata."""
+
+    channels: list[Channel]
+    id: int | None = None
+    name: str | None = None
+    rdefs: dict[str, Any] | None = None
+    version: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Omero:
+        """Parse an ``omero`` object."""
+        d = _obj(value, where, "'omero'")
+        chans = d.get("channels", [])
+        channels = [Channel.parse(c, f"{where}.channels[{i}]") for i, c in enumerate(_list(chans, where, "'channels'"))]
+        rdefs = d.get("rdefs")
+        return cls(
+            channels=channels,
+            id=d.get("id") if isinstance(d.get("id"), int) else None,
+            name=d.get("name") if isinstance(d.get("name"), str) else None,
+            rdefs=dict(rdefs) if isinstance(rdefs, Mapping) else None,
+            version=d.get("version") if isinstance(d.get("version"), str) else None,
+            extra=_extra(d, ("channels", "id", "name", "rdefs", "version")),
+        )
+
+    def to_json(self, version: str) -> dict[str, Any]:
+        """The object as JSON (0.4 carries a version)."""
+        d: dict[str, Any] = {}
+        if self.id is not None:
+            d["id"] = self.id
+        if self.name is not None:
+            d["name"] = self.name
+        if version != "0.5":
+            d["version"] = version
+        d["channels"] = [c.to_json() for c in self.channels]
+        if self.rdefs is not None:
+            d["rdefs"] = self.rdefs
+        d.update(self.extra)
+        return d
+
+    @property
+    def labels(self) -> list[str | None]:
+        """Channel labels in order (None where a channel has none)."""
+        return [c.label for c in self.channels]
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+@dataclass
+class LabelColor:
+    """Display colour of one label value."""
+
+    label_value: int | float
+    rgba: tuple[int, int, int, int] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The colour entry as a JSON object."""
+        d: dict[str, Any] = {"label-value": self.label_value}
+        if self.rgba is not None:
+            d["rgba"] = [int(v) for v in self.rgba]
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class ImageLabel:
+    """``image-label`` metadata of a label image."""
+
+    colors: list[LabelColor] | None = None
+    properties: list[dict[str, Any]] | None = None
+    source: dict[str, Any] | None = None
+    version: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> ImageLabel:
+        """Parse an ``image-label`` object."""
+        d = _obj(value, where, "'image-label'")
+        colors = None
+        if "colors" in d:
+            colors = []
+            for i, c in enumerate(_list(d["colors"], where, "'colors'")):
+                w = f"{where}.colors[{i}]"
+                c = _obj(c, w, "a color")
+                if "label-value" not in c:
+                    raise _err(w, "a color has no 'label-value'")
+                rgba = c.get("rgba")
+                colors.append(LabelColor(
+                    c["label-value"],
+                    tuple(int(v) for v in rgba) if isinstance(rgba, (list, tuple)) and len(rgba) == 4 else None,
+                    _extra(c, ("label-value", "rgba")) | ({} if rgba is None or (isinstance(rgba, (list, tuple)) and len(rgba) == 4) else {"rgba": rgba}),
+                ))
+        props = None
+        if "properties" in d:
+            props = [dict(_obj(p, f"{where}.properties[{i}]", "a property")) for i, p in enumerate(_list(d["properties"], where, "'properties'"))]
+        src = d.get("source")
+        return cls(
+            colors=colors,
+            properties=props,
+            source=dict(src) if isinstance(src, Mapping) else None,
+            version=d.get("version") if isinstance(d.get("version"), str) else None,
+            extra=_extra(d, ("colors", "properties", "source", "version")),
+        )
+
+    def to_json(self, version: str) -> dict[str, Any]:
+        """The object as JSON (0.4 carries a version)."""
+        d: dict[str, Any] = {}
+        if version != "0.5":
+            d["version"] = version
+        if self.colors is not None:
+            d["colors"] = [c.to_json() for c in self.colors]
+        if self.properties is not None:
+            d["properties"] = self.properties
+        if self.source is not None:
+            d["source"] = self.source
+        d.update(self.extra)
+        return d
+
+    @property
+    def source_image(self) -> str:
+        """Relative path of the source image ("../../" when not given)."""
+        if self.source and isinstance(self.source.get("image"), str):
+            return self.source["image"]
+        return "../../"
+
+
+# ------------------------------------------------------------------------------ plate
+
+
+@dataclass
+class Acquisition:
+    """One acquisition of a plate."""
+
+    id: int
+    name: str | None = None
+    maximumfieldcount: int | None = None
+    description: str | None = None
+    starttime: int | None = None
+    endtime: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    _KEYS = ("id", "name", "maximumfieldcount", "description", "starttime", "endtime")
+
+    def to_json(self) -> dict[str, Any]:
+        """The acquisition as a JSON object."""
+        return {**_drop_none({k: getattr(self, k) for k in self._KEYS}), **self.extra}
+
+
+@dataclass
+class PlateWell:
+    """A well of a plate: ``path`` "row/column" and its indices into rows and columns."""
+
+    path: str
+    row_index: int
+    column_index: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The well entry as a JSON object."""
+        return {"path": self.path, "rowIndex": self.row_index, "columnIndex": self.column_index, **self.extra}
+
+
+@dataclass
+class Plate:
+    """``plate`` metadata of a high-content-screening plate."""
+
+    rows: list[str]
+    columns: list[str]
+    wells: list[PlateWell]
+    acquisitions: list[Acquisition] | None = None
+    field_count: int | None = None
+    name: str | None = None
+    version: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Plate:
+        """Parse a ``plate`` object."""
+        d = _obj(value, where, "'plate'")
+        for key in ("rows", "columns", "wells"):
+            if key not in d:
+                raise _err(where, f"the plate has no {key!r}")
+
+        def names(key: str) -> list[str]:
+            out = []
+            for i, r in enumerate(_list(d[key], where, repr(key))):
+                r = _obj(r, f"{where}.{key}[{i}]", f"a {key[:-1]}")
+                if "name" not in r:
+                    raise _err(f"{where}.{key}[{i}]", f"a {key[:-1]} has no 'name'")
+                out.append(str(r["name"]))
+            return out
+
+        rows, columns = names("rows"), names("columns")
+        wells = []
+        for i, w in enumerate(_list(d["wells"], where, "'wells'")):
+            ww = f"{where}.wells[{i}]"
+            w = _obj(w, ww, "a well")
+            if "path" not in w:
+                raise _err(ww, "a well has no 'path'")
+            path = _str(w["path"], ww, "well path")
+            ri, ci = w.get("rowIndex"), w.get("columnIndex")
+            if not isinstance(ri, int) or not isinstance(ci, int):  # 0.1-0.3 had no indices
+                parts = path.split("/")
+                ri = rows.index(parts[0]) if len(parts) == 2 and parts[0] in rows else -1
+                ci = columns.index(parts[1]) if len(parts) == 2 and parts[1] in columns else -1
+            wells.append(PlateWell(path, ri, ci, _extra(w, ("path", "rowIndex", "columnIndex"))))
+        acqs = None
+        if "acquisitions" in d:
+            acqs = []
+            for i, a in enumerate(_list(d["acquisitions"], where, "'acquisitions'")):
+                wa = f"{where}.acquisitions[{i}]"
+                a = _obj(a, wa, "an acquisition")
+                if not isinstance(a.get("id"), int):
+                    raise _err(wa, "an acquisition has no integer 'id'")
+                acqs.append(Acquisition(**{k: a.get(k) for k in Acquisition._KEYS}, extra=_extra(a, Acquisition._KEYS)))
+        fc = d.get("field_count")
+        return cls(
+            rows=rows, columns=columns, wells=wells, acquisitions=acqs,
+            field_count=fc if isinstance(fc, int) else None,
+            name=d.get("name") if isinstance(d.get("name"), str) else None,
+            version=d.get("version") if isinstance(d.get("version"), str) else None,
+            extra=_extra(d, ("rows", "columns", "wells", "acquisitions", "field_count", "name", "version")),
+        )
+
+    def to_json(self, version: str) -> dict[str, Any]:
+        """The object as JSON (0.4 carries a version)."""
+        d: dict[str, Any] = {}
+        if self.acquisitions is not None:
+            d["acquisitions"] = [a.to_json() for a in self.acquisitions]
+        d["columns"] = [{"name": c} for c in self.columns]
+        if self.field_count is not None:
+            d["field_count"] = self.field_count
+        if self.name is not None:
+            d["name"] = self.name
+        d["rows"] = [{"name": r} for r in self.rows]
+        if version != "0.5":
+            d["version"] = version
+        d["wells"] = [w.to_json() for w in self.wells]
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class WellImage:
+    """A field of view of a well."""
+
+    path: str
+    acquisition: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The image entry as a JSON object."""
+        d: dict[str, Any] = {"path": self.path}
+        if self.acquisition is not None:
+            d["acquisition"] = self.acquisition
+        return {**d, **self.extra}
+
+
+@dataclass
+class Well:
+    """``well`` metadata: the fields of view of one well."""
+
+    images: list[WellImage]
+    version: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Well:
+        """Parse a ``well`` object."""
+        d = _obj(value, where, "'well'")
+        if "images" not in d:
+            raise _err(where, "the well has no 'images'")
+        images = []
+        for i, im in enumerate(_list(d["images"], where, "'images'")):
+            wi = f"{where}.images[{i}]"
+            im = _obj(im, wi, "a well image")
+            if "path" not in im:
+                raise _err(wi, "a well image has no 'path'")
+            acq = im.get("acquisition")
+            images.append(WellImage(_str(im["path"], wi, "image path"), acq if isinstance(acq, int) else None,
+                                    _extra(im, ("path", "acquisition"))))
+        return cls(images, d.get("version") if isinstance(d.get("version"), str) else None,
+                   _extra(d, ("images", "version")))
+
+    def to_json(self, version: str) -> dict[str, Any]:
+        """The object as JSON (0.4 carries a version)."""
+        d: dict[str, Any] = {"images": [im.to_json() for im in self.images]}
+        if version != "0.5":
+            d["version"] = version
+        d.update(self.extra)
+        return d
+
+
+# ------------------------------------------------------------------- group attributes
+
+_OME_KEYS = ("multiscales", "omero", "labels", "image-label", "plate", "well", "bioformats2raw.layout", "series")
+
+
+@dataclass
+class OmeMetadata:
+    """Everything OME-Zarr says about one group.
+
+    ``version`` is the metadata version ("0.5", "0.4", ...). ``kind`` tells what the group
+    is: "image", "label" (a label image, which is also an image), "labels" (the container
+    of label images), "plate", "well", "bioformats2raw" (a container of images) or
+    "series" (the ``OME`` group of such a container).
+    """
+
+    version: str
+    multiscales: list[Multiscale] | None = None
+    omero: Omero | None = None
+    labels: list[str] | None = None
+    image_label: ImageLabel | None = None
+    plate: Plate | None = None
+    well: Well | None = None
+    bioformats2raw_layout: int | None = None
+    series: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """The role of the group (see the class docstring)."""
+        if self.plate is not None:
+            return "plate"
+        if self.image_label is not None:
+            return "label"
+        if self.multiscales is not None:
+            return "image"
+        if self.well is not None:
+            return "well"
+        if self.labels is not None:
+            return "labels"
+        if self.bioformats2raw_layout is not None:
+            return "bioformats2raw"
+        if self.series is not None:
+            return "series"
+        return "unknown"
+
+    def to_attrs(self, version: str | None = None) -> dict[str, Any]:
+        """The group attributes for ``version`` (default: the parsed version; 0.4 or 0.5)."""
+        version = version or self.version
+        if version not in WRITE_VERSIONS:
+            raise MetadataError(f"cannot write OME-Zarr version {version!r}; choose one of {WRITE_VERSIONS}")
+        d: dict[str, Any] = {}
+        if self.bioformats2raw_layout is not None:
+            d["bioformats2raw.layout"] = self.bioformats2raw_layout
+        if self.multiscales is not None:
+            d["multiscales"] = [m.to_json(version) for m in self.multiscales]
+        if self.omero is not None:
+            d["omero"] = self.omero.to_json(version)
+        if self.image_label is not None:
+            d["image-label"] = self.image_label.to_json(version)
+        if self.labels is not None:
+            d["labels"] = list(self.labels)
+        if self.plate is not None:
+            d["plate"] = self.plate.to_json(version)
+        if self.well is not None:
+            d["well"] = self.well.to_json(version)
+        if self.series is not None:
+            d["series"] = list(self.series)
+        if version == "0.5":
+            return {"ome": {"version": "0.5", **d, **self.extra}}
+        return {**d, **self.extra}
+
+
+def detect_version(attrs: Mapping[str, Any]) -> str | None:
+    """The OME-Zarr version of group attributes, or None if they hold no OME metadata."""
+    ome = attrs.get("ome")
+    if isinstance(ome, Mapping) and (ome.get("version") is not None or any(k in ome for k in _OME_KEYS)):
+        v = ome.get("version")
+        return str(v) if v is not None else "0.5"
+    if not any(k in attrs for k in _OME_KEYS):
+        return None
+    candidates: list[Any] = []
+    ms = attrs.get("multiscales")
+    if isinstance(ms, list):
+        candidates += [m.get("version") for m in ms if isinstance(m, Mapping)]
+    for key in ("image-label", "plate", "well", "omero"):
+        if isinstance(attrs.get(key), Mapping):
+            candidates.append(attrs[key].get("version"))
+    for v in candidates:
+        if isinstance(v, str) and v:
+            return v
+    return "0.4"
+
+
+def parse_attrs(
+    attrs: Mapping[str, Any], where: str = "", *, ndim: int | None = None
+) -> OmeMetadata | None:
+    """Parse the attributes of a group into :class:`OmeMetadata` (None if not OME).
+
+    ``where`` names the store and node in error messages; ``ndim`` is the dimensionality
+    of the first level, used only for 0.1/0.2 images that have no ``axes``.
+    """
+    version = detect_version(attrs)
+    if version is None:
+        return None
+    if isinstance(attrs.get("ome"), Mapping):
+        ns: Mapping[str, Any] = attrs["ome"]
+        base = f"{where} attributes['ome']" if where else "attributes['ome']"
+        extra = _extra(ns, (*_OME_KEYS, "version"))
+    else:
+        ns = attrs
+        base = where
+        extra = {}
+    md = OmeMetadata(version=version, extra=extra)
+
+    def w(key: str) -> str:
+        return f"{base}.{key}" if base else key
+
+    if "multiscales" in ns:
+        ms = _list(ns["multiscales"], w("multiscales"), "'multiscales'")
+        if not ms:
+            raise _err(w("multiscales"), "'multiscales' is empty")
+        md.multiscales = [Multiscale.parse(m, f"{w('multiscales')}[{i}]", ndim) for i, m in enumerate(ms)]
+    if "omero" in ns:
+        md.omero = Omero.parse(ns["omero"], w("omero"))
+    if "labels" in ns:
+        md.labels = [_str(x, w("labels"), "a label path") for x in _list(ns["labels"], w("labels"), "'labels'")]
+    if "image-label" in ns:
+        md.image_label = ImageLabel.parse(ns["image-label"], w("image-label"))
+    if "plate" in ns:
+        md.plate = Plate.parse(ns["plate"], w("plate"))
+    if "well" in ns:
+        md.well = Well.parse(ns["well"], w("well"))
+    if "bioformats2raw.layout" in ns:
+        layout = ns["bioformats2raw.layout"]
+        if isinstance(layout, bool) or not isinstance(layout, (int, float)) or not math.isfinite(layout):
+            raise _err(w("bioformats2raw.layout"), f"must be a number, got {layout!r}")
+        md.bioformats2raw_layout = int(layout)
+    if "series" in ns:
+        md.series = [_str(x, w("series"), "a series path") for x in _list(ns["series"], w("series"), "'series'")]
+    return md

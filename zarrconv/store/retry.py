@@ -1,0 +1,102 @@
+"""Which remote errors are worth retrying, and how long to wait between attempts.
+
+A transient error is one a second identical request may not meet: a dropped or reset
+connection, a timeout, an HTTP 5xx, throttling (HTTP 429, S3 ``SlowDown``). Anything else
+(missing key, permission denied, bad request) fails at once. Exceptions are recognised by
+type, by the HTTP status they carry and by the S3 error code, walking the chain of causes
+because fsspec implementations often re-raise one error as another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from .. import config
+
+#: S3 / cloud error codes that mean "try again later".
+TRANSIENT_CODES = frozenset({
+    "SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+    "TooManyRequests", "TooManyRequestsException", "RequestLimitExceeded", "RequestTimeout",
+    "RequestTimeoutException", "InternalError", "InternalFailure", "ServiceUnavailable",
+    "ServiceUnavailableException", "BandwidthLimitExceeded", "EC2ThrottledException",
+    "PriorRequestNotComplete", "IDPCommunicationError", "500", "502", "503", "504",
+})
+#: HTTP statuses that mean "try again later".
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Exception class names (from optional libraries: aiohttp, botocore, requests) that are transient.
+TRANSIENT_TYPE_NAMES = frozenset({
+    "ClientConnectionError", "ClientConnectorError", "ClientOSError", "ServerDisconnectedError",
+    "ServerTimeoutError", "ClientPayloadError", "ContentLengthError", "SocketTimeoutError",
+    "ConnectionTimeoutError", "EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError",
+    "ConnectTimeoutError", "ResponseStreamingError", "IncompleteReadError", "ProtocolError",
+    "ChunkedEncodingError", "FSTimeoutError",
+})
+_TRANSIENT_PHRASES = ("slowdown", "reduce your request rate", "service unavailable", "too many requests",
+                      "connection reset", "connection aborted", "timed out", "throttl")
+MAX_DELAY = 5.0
+
+
+def _status_of(exc: BaseException) -> int | None:
+    for attr in ("status", "status_code", "code"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int) and 100 <= value < 600:
+            return value
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(status, int):
+            return status
+    return None
+
+
+def _code_of(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code is not None else None
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen and len(seen) < 10:
+        seen.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return seen
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) is worth retrying."""
+    chain = _chain(exc)
+    # a missing key or a refused permission is final, whatever caused it
+    if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError | NotADirectoryError):
+        return False
+    for e in chain:
+        if isinstance(e, ConnectionError | TimeoutError | asyncio.TimeoutError):
+            return True
+        if any(c.__name__ in TRANSIENT_TYPE_NAMES for c in type(e).__mro__):
+            return True
+        status = _status_of(e)
+        if status is not None and (status in TRANSIENT_STATUSES or status >= 500):
+            return True
+        code = _code_of(e)
+        if code is not None and code in TRANSIENT_CODES:
+            return True
+    text = " ".join(str(e) for e in chain).lower()
+    return any(p in text for p in _TRANSIENT_PHRASES)
+
+
+def backoff_delay(attempt: int, base: float | None = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based): exponential with jitter, capped."""
+    base = float(config.get("retry_backoff")) if base is None else base
+    return min(MAX_DELAY, base * (2 ** attempt)) * random.uniform(0.5, 1.5)
+
+
+def max_retries() -> int:
+    """How many times a transient failure is retried (``zarrconv.config`` ``retries``)."""
+    return max(0, int(config.get("retries")))
+
+
+__all__ = ["backoff_delay", "is_transient", "max_retries"]

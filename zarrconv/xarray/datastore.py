@@ -1,0 +1,217 @@
+"""The xarray data store over a zarrconv group, and the lazy array wrapper of its arrays.
+
+:class:`ZarrconvDataStore` turns one Zarr group into xarray variables (raw, not yet
+CF-decoded); xarray's :class:`~xarray.backends.StoreBackendEntrypoint` then decodes them.
+Nothing is read from chunks until values are needed: each variable wraps a
+:class:`ZarrconvBackendArray`, which turns xarray's indexers into zarrconv selections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from xarray.backends.common import AbstractDataStore, BackendArray
+from xarray.core import indexing
+from xarray.core.utils import FrozenDict
+from xarray.core.variable import Variable
+
+from ..core import Array, Group, open_group
+from ..core.nodes import join
+from ..errors import MetadataError, NodeNotFoundError
+from .encoding import DIMENSION_KEY, decode_fill_attr, is_vlen_str, string_dtype
+
+
+class ZarrconvBackendArray(BackendArray):
+    """A zarrconv :class:`~zarrconv.Array` seen by xarray's lazy indexing.
+
+    Basic indexers use ``array[...]``, outer indexers ``array.oindex``, vectorized ones
+    ``array.vindex``; only the chunks a selection touches are read.
+    """
+
+    __slots__ = ("_array", "dtype", "shape")
+
+    def __init__(self, array: Array) -> None:
+        self._array = array
+        self.shape = array.shape
+        self.dtype = string_dtype() if is_vlen_str(array) else array.dtype
+
+    def get_array(self) -> Array:
+        """The wrapped zarrconv array."""
+        return self._array
+
+    def _basic(self, key: tuple) -> Any:
+        return self._array[key]
+
+    def _outer(self, key: tuple) -> Any:
+        return self._array.oindex[key]
+
+    def _vectorized(self, key: tuple) -> Any:
+        return self._array.vindex[key]
+
+    def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        if isinstance(key, indexing.VectorizedIndexer):
+            method = self._vectorized
+        elif isinstance(key, indexing.OuterIndexer):
+            method = self._outer
+        else:
+            method = self._basic
+        value = indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.VECTORIZED, method)
+        value = np.asarray(value)
+        if value.dtype != self.dtype:
+            value = value.astype(self.dtype)
+        return value
+
+
+def _dims_and_attrs(array: Array) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Dimension names and user attributes of an array, as xarray's zarr engine sees them."""
+    attrs = dict(array.attrs)
+    if array.zarr_format == 3:
+        dims = array.dimension_names or ()
+        if len(dims) != array.ndim or any(d is None for d in dims):
+            raise MetadataError(
+                f"array {array.path!r} in {array.store.url} has no dimension_names for all of its "
+                f"{array.ndim} dimensions (got {dims or None}); xarray needs a name for every dimension"
+            )
+        return tuple(dims), attrs
+    dims = attrs.pop(DIMENSION_KEY, None)
+    if not isinstance(dims, list | tuple) or len(dims) != array.ndim:
+        raise MetadataError(
+            f"array {array.path!r} in {array.store.url} has no valid {DIMENSION_KEY!r} attribute "
+            f"(got {dims!r}); xarray needs it to name the {array.ndim} dimensions of a Zarr v2 array"
+        )
+    return tuple(dims), {k: v for k, v in attrs.items() if not k.lower().startswith("_nc")}
+
+
+def _serializer(array: Array) -> dict | None:
+    from ..codecs import codec_from_json
+
+    sharding = array._sharding
+    codecs = sharding.codecs if sharding is not None else array.metadata.codecs
+    for c in codecs:
+        if codec_from_json(c).kind == "array_bytes":
+            return c
+    return None
+
+
+class ZarrconvDataStore(AbstractDataStore):
+    """One Zarr group as an xarray data store (read side).
+
+    ``mask_fill`` decides how the Zarr ``fill_value`` is used, as in xarray's zarr engine:
+    True (the v2 default) turns it into the CF ``_FillValue`` attribute, so that stored fill
+    values become NaN; False (the v3 default) keeps it in ``encoding["fill_value"]`` and
+    decodes a CF ``_FillValue`` attribute stored next to the data.
+    """
+
+    __slots__ = ("_arrays", "_mask_fill", "group")
+
+    def __init__(self, group: Group, arrays: dict[str, Array] | None = None, mask_fill: bool | None = None) -> None:
+        self.group = group
+        self._arrays = arrays if arrays is not None else group.arrays()
+        self._mask_fill = group.zarr_format == 2 if mask_fill is None else bool(mask_fill)
+
+    @classmethod
+    def open(cls, store: Any, group: str | None = None, *, consolidated: bool | None = None,
+             storage_options: dict | None = None, zarr_format: int | None = None,
+             mask_fill: bool | None = None) -> ZarrconvDataStore:
+        """Open the group ``group`` of ``store`` read-only (one metadata read when consolidated)."""
+        return cls(open_root(store, group, consolidated=consolidated, storage_options=storage_options,
+                             zarr_format=zarr_format), mask_fill=mask_fill)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def open_store_variable(self, name: str, array: Array | None = None) -> Variable:
+        """The raw (not CF-decoded) variable of one array."""
+        array = self._arrays[name] if array is None else array
+        dims, attrs = _dims_and_attrs(array)
+        wrapper = ZarrconvBackendArray(array)
+        chunks = tuple(array.chunks)
+        encoding: dict[str, Any] = {"chunks": chunks, "preferred_chunks": dict(zip(dims, chunks))}
+        if wrapper.dtype.kind == "T":
+            encoding["dtype"] = wrapper.dtype
+        encoding["compressors"] = array.compressors
+        encoding["filters"] = array.filters
+        encoding["shards"] = array.shards
+        if array.zarr_format == 3:
+            encoding["serializer"] = _serializer(array)
+        fill = array.fill_value
+        if self._mask_fill:
+            if fill is not None:
+                attrs["_FillValue"] = fill
+        else:
+            if array.zarr_format == 3:
+                encoding["fill_value"] = fill
+            if "_FillValue" in attrs:
+                attrs["_FillValue"] = decode_fill_attr(attrs["_FillValue"], wrapper.dtype)
+        return Variable(dims, indexing.LazilyIndexedArray(wrapper), attrs, encoding)
+
+    def get_variables(self) -> FrozenDict:
+        return FrozenDict((k, self.open_store_variable(k, a)) for k, a in self._arrays.items())
+
+    def get_attrs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.group.attrs.items() if not k.lower().startswith("_nc")}
+
+    def get_dimensions(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for name, array in self._arrays.items():
+            dims, _ = _dims_and_attrs(array)
+            for d, n in zip(dims, array.shape):
+                if sizes.setdefault(d, n) != n:
+                    raise MetadataError(
+                        f"dimension {d!r} has length {n} in array {name!r} but {sizes[d]} elsewhere in group "
+                        f"{self.group.name!r} of {self.group.store.url}"
+                    )
+        return sizes
+
+    def array_keys(self) -> tuple[str, ...]:
+        return tuple(self._arrays)
+
+    def close(self) -> None:
+        """Nothing to release: stores hold no open files between reads."""
+
+
+def open_root(store: Any, group: str | None, *, consolidated: bool | None, storage_options: dict | None,
+              zarr_format: int | None, mode: str = "r") -> Group:
+    """Open ``group``, going through the root's consolidated metadata when there is some.
+
+    xarray's zarr engine reads consolidated metadata at the root of the store; doing the same
+    opens any group of a consolidated store with one metadata read.
+    """
+    path = (group or "").strip("/")
+    if consolidated is False or not path:
+        return open_group(store, path, mode=mode, consolidated=consolidated, storage_options=storage_options,
+                          zarr_format=zarr_format)
+    try:
+        root = open_group(store, "", mode=mode, consolidated=None, storage_options=storage_options,
+                          zarr_format=zarr_format)
+    except NodeNotFoundError:
+        root = None
+    if root is not None and root._consolidated is not None:
+        node = root[path]
+        if not isinstance(node, Group):
+            raise NodeNotFoundError(f"{path!r} in {root.store.url} is an array, not a group")
+        return node
+    return open_group(root.store if root is not None else store, path, mode=mode, consolidated=consolidated,
+                      storage_options=None if root is not None else storage_options, zarr_format=zarr_format)
+
+
+def iter_groups(group: Group) -> Iterator[tuple[str, Group, dict[str, Array]]]:
+    """Every group below ``group`` (itself first) with its arrays, by path relative to ``group``.
+
+    One walk of the hierarchy: no reads at all with consolidated metadata.
+    """
+    members = group.members(max_depth=None)
+    children: dict[str, dict[str, Array]] = {"": {}}
+    groups: dict[str, Group] = {"": group}
+    for rel, node in members.items():
+        parent, _, name = rel.rpartition("/")
+        if isinstance(node, Group):
+            groups[rel] = node
+            children.setdefault(rel, {})
+        else:
+            children.setdefault(parent, {})[name] = node
+    for rel in sorted(groups, key=lambda p: (p.count("/") if p else -1, p)):
+        yield rel, groups[rel], children.get(rel, {})
+
+
+__all__ = ["ZarrconvBackendArray", "ZarrconvDataStore", "iter_groups", "join", "open_root"]
