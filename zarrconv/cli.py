@@ -733,12 +733,17 @@ def convert_store(src_url: str, dst_url: str, *, zarr_format: int = 3, chunks: A
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """``zarrconv convert SRC DST``."""
-    n = convert_store(args.src, args.dst, zarr_format=args.zarr_format,
-                      chunks=parse_shape_option(args.chunks, "--chunks"),
-                      shards=parse_shape_option(args.shards, "--shards"),
-                      compressor=parse_compressor_option(args.compressor), overwrite=args.overwrite,
-                      consolidate=not args.no_consolidate, storage_options=args.storage_options,
-                      progress=not args.quiet)
+    from .errors import ContainsNodeError
+
+    try:
+        n = convert_store(args.src, args.dst, zarr_format=args.zarr_format,
+                          chunks=parse_shape_option(args.chunks, "--chunks"),
+                          shards=parse_shape_option(args.shards, "--shards"),
+                          compressor=parse_compressor_option(args.compressor), overwrite=args.overwrite,
+                          consolidate=not args.no_consolidate, storage_options=args.storage_options,
+                          progress=not args.quiet)
+    except ContainsNodeError as e:
+        raise ContainsNodeError(f"{e} (on the command line: --overwrite)") from e
     if not args.quiet:
         print(f"converted {args.src} -> {args.dst} (Zarr v{args.zarr_format}, {n} blocks copied)")
     return EXIT_OK

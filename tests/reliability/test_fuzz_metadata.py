@@ -9,6 +9,7 @@ lies (huge chunks, bad codecs) would hurt.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ from zarrconv.store import MemoryStore
 
 from .conftest import expect_only_zarrconv_errors, json_bytes, json_values, mutated, mutated_bytes
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(max_examples=int(os.environ.get("ZARRCONV_FUZZ_EXAMPLES", "120")), deadline=None, database=None,
+                suppress_health_check=list(HealthCheck))
 
 
 def _seed_docs() -> dict[str, dict[str, Any]]:

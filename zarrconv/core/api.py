@@ -154,7 +154,7 @@ def build_array_metadata(
             "index_location": index_location}}]
     else:
         c = _normalize_chunks(chunks, shape, itemsize)
-        grid = RectilinearChunkGrid(tuple(tuple(x) if isinstance(x, tuple) else tuple([x] * max(1, -(-shape[d] // x))) for d, x in enumerate(c))) if isinstance(c, list) else RegularChunkGrid(c)
+        grid = RectilinearChunkGrid.from_spec(c, shape) if isinstance(c, list) else RegularChunkGrid(c)
         codecs = inner
     if isinstance(chunk_key_encoding, ChunkKeyEncoding):
         cke = chunk_key_encoding

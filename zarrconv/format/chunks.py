@@ -48,13 +48,44 @@ class RegularChunkGrid:
 
 @dataclass(frozen=True)
 class RectilinearChunkGrid:
-    """Chunks of varying size along each axis (the ``rectilinear`` extension).
+    """Chunks of varying size along each axis (the ``rectilinear`` chunk grid extension).
 
     ``edges[d]`` is the list of chunk lengths along dimension ``d``; chunks are stored at
-    their exact size.
+    their exact size and edges may reach beyond the array. ``steps[d]`` is the step size of
+    a dimension declared by a single integer (a regular step repeated to cover the axis,
+    kept as an integer in the JSON), else None. The JSON is what zarr-python writes: bare
+    integers for regular dimensions, explicit lists run-length encoded (``[size, count]``)
+    when that is shorter.
     """
 
     edges: tuple[tuple[int, ...], ...]
+    steps: tuple[int | None, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps is None:
+            object.__setattr__(self, "steps", (None,) * len(self.edges))
+        for e in self.edges:
+            if not e or any(not isinstance(x, int | np.integer) or x <= 0 for x in e):
+                raise MetadataError(f"rectilinear chunk edges {e!r} must be non-empty lists of positive integers")
+
+    @classmethod
+    def from_spec(cls, specs: Any, shape: tuple[int, ...]) -> RectilinearChunkGrid:
+        """From one entry per dimension: a step size (int) or a sequence of chunk lengths."""
+        edges: list[tuple[int, ...]] = []
+        steps: list[int | None] = []
+        for spec, n in zip(specs, shape):
+            if isinstance(spec, int | np.integer) and not isinstance(spec, bool):
+                if spec <= 0:
+                    raise MetadataError(f"rectilinear chunk size {spec} must be positive")
+                edges.append((int(spec),) * max(1, math.ceil(n / spec)))
+                steps.append(int(spec))
+            else:
+                sizes = tuple(int(x) for x in spec)
+                if sum(sizes) < n:
+                    raise MetadataError(f"rectilinear chunks {list(sizes)} sum to {sum(sizes)} < dimension length {n}")
+                edges.append(sizes)
+                steps.append(None)
+        return cls(tuple(edges), tuple(steps))
 
     def grid_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(len(e) for e in self.edges)
@@ -72,38 +103,46 @@ class RectilinearChunkGrid:
     @property
     def chunk_shape(self) -> tuple[int, ...]:
         """The first chunk's shape (what users see as ``chunks`` of a varying grid)."""
-        return tuple(e[0] if e else 0 for e in self.edges)
+        return tuple(e[0] for e in self.edges)
 
     @property
     def is_regular(self) -> bool:
         return False
 
     def to_json(self) -> dict:
-        kinds = []
-        for e in self.edges:
-            if len(set(e)) == 1:
-                kinds.append(int(e[0]))
-            else:
-                # run-length encode repeated sizes: [[size, count], ...]
-                runs: list[Any] = []
-                for size in e:
-                    if runs and isinstance(runs[-1], list) and runs[-1][0] == size:
-                        runs[-1][1] += 1
-                    else:
-                        runs.append([int(size), 1])
-                kinds.append([r[0] if r[1] == 1 else r for r in runs])
-        return {"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": kinds}}
+        dims: list[Any] = []
+        for e, step in zip(self.edges, self.steps):  # type: ignore[arg-type]
+            if step is not None:
+                dims.append(step)
+                continue
+            rle = run_length_encode(e)
+            dims.append(rle if len(rle) < len(e) else [int(x) for x in e])
+        return {"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": dims}}
 
     def resized(self, shape: tuple[int, ...]) -> RectilinearChunkGrid:
-        """Extend the last chunk (or add one) so that the grid covers ``shape``."""
-        edges = []
-        for e, n in zip(self.edges, shape):
-            total = sum(e)
-            e = list(e)
-            if n > total:
-                e.append(n - total)
-            edges.append(tuple(e))
-        return RectilinearChunkGrid(tuple(edges))
+        """The grid for a new shape: step dimensions re-cover the axis, explicit ones get one more chunk."""
+        specs: list[Any] = []
+        for e, step, n in zip(self.edges, self.steps, shape):  # type: ignore[arg-type]
+            if step is not None:
+                specs.append(step)
+            else:
+                total = sum(e)
+                specs.append((*e, n - total) if n > total else e)
+        return RectilinearChunkGrid.from_spec(specs, shape)
+
+
+def run_length_encode(sizes: Any) -> list[Any]:
+    """``[10, 10, 10, 5] -> [[10, 3], 5]``: runs longer than one become ``[size, count]``."""
+    out: list[Any] = []
+    for size in sizes:
+        size = int(size)
+        if out and isinstance(out[-1], list) and out[-1][0] == size:
+            out[-1][1] += 1
+        elif out and out[-1] == size:
+            out[-1] = [size, 2]
+        else:
+            out.append(size)
+    return out
 
 
 def parse_chunk_grid(value: Any, shape: tuple[int, ...]) -> RegularChunkGrid | RectilinearChunkGrid:
@@ -118,31 +157,29 @@ def parse_chunk_grid(value: Any, shape: tuple[int, ...]) -> RegularChunkGrid | R
             raise MetadataError(f"regular chunk_shape {cs!r} must be {len(shape)} integers (array shape {shape})")
         return RegularChunkGrid(tuple(cs))
     if name == "rectilinear":
+        if conf.get("kind") != "inline":
+            raise MetadataError(f"rectilinear chunk grid kind {conf.get('kind')!r} must be 'inline'")
         specs = conf.get("chunk_shapes")
         if not isinstance(specs, list) or len(specs) != len(shape):
-            raise MetadataError(f"rectilinear chunk_shapes {specs!r} must have one entry per dimension")
-        edges = []
-        for spec, n in zip(specs, shape):
-            if isinstance(spec, int):
-                if spec <= 0:
-                    raise MetadataError(f"rectilinear chunk size {spec} must be positive")
-                edges.append(tuple([spec] * max(1, math.ceil(n / spec))) if n else (spec,))
+            raise MetadataError(f"rectilinear chunk_shapes {specs!r} must have one entry per dimension of {shape}")
+        parsed: list[Any] = []
+        for spec in specs:
+            if isinstance(spec, int) and not isinstance(spec, bool):
+                parsed.append(spec)
                 continue
-            if not isinstance(spec, list):
-                raise MetadataError(f"rectilinear chunk spec {spec!r} must be an int or a list")
+            if not isinstance(spec, list) or not spec:
+                raise MetadataError(f"rectilinear chunk spec {spec!r} must be an integer or a non-empty list")
             sizes: list[int] = []
             for item in spec:
-                if isinstance(item, int) and item > 0:
+                if isinstance(item, int) and not isinstance(item, bool) and item > 0:
                     sizes.append(item)
                 elif (isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item)
-                      and item[0] > 0 and 0 <= item[1] <= 1 << 32):
+                      and item[0] > 0 and 1 <= item[1] <= 1 << 32):
                     sizes.extend([item[0]] * item[1])
                 else:
                     raise MetadataError(f"rectilinear chunk entry {item!r} must be a size or [size, count]")
-            if sum(sizes) < n:
-                raise MetadataError(f"rectilinear chunks {spec!r} sum to {sum(sizes)} < dimension length {n}")
-            edges.append(tuple(sizes))
-        return RectilinearChunkGrid(tuple(edges))
+            parsed.append(sizes)
+        return RectilinearChunkGrid.from_spec(parsed, shape)
     raise MetadataError(f"unknown chunk grid {name!r}; zarrconv knows 'regular' and 'rectilinear'")
 
 
