@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 define find_python
-for v in 3.13 3.12; do \
+for v in 3.12 3.13; do \
   if command -v pyenv >/dev/null 2>&1; then \
     p=$$(pyenv versions --bare 2>/dev/null | grep -E "^$$v(\.[0-9]+)?$$" | sort -V | tail -1); \
     if [ -n "$$p" ] && PYENV_VERSION=$$p pyenv exec python$$v -c 'import sys' >/dev/null 2>&1; then \
