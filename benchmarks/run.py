@@ -97,6 +97,7 @@ class Result:
     wrong: bool = False
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    value: Any = None
 
     def cell(self) -> str:
         if self.error:
@@ -108,61 +109,109 @@ class Result:
         return f"{self.seconds:.3f}" if self.seconds < 100 else f"{self.seconds:.0f}"
 
 
-def best_of(repeat: int, fn: Callable[[], Any], before: Callable[[], Any] | None = None) -> tuple[float, Any]:
-    """The best wall time of ``repeat`` calls of ``fn`` (``before`` runs untimed each time)."""
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        value = None
-        gc.collect()
-        t0 = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, value
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall time of one call of ``fn`` and its value."""
+    gc.collect()
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
 
 
-def time_read(lib: Lib, path: str, data: np.ndarray, repeat: int) -> Result:
-    with lib.context():
+class Runner:
+    """Times one operation of every implementation, taking turns across repeats.
+
+    The machine may be shared, so the repeats are interleaved (zarrconv, zarr-python, ...,
+    zarrconv, ...) and the best time of each implementation is kept: a burst of load
+    from elsewhere then hits every implementation alike instead of one of them.
+    """
+
+    def __init__(self, libs: list[Lib], repeat: int) -> None:
+        self.libs, self.repeat = libs, repeat
+
+    def run(self, label: str, prepare: Callable[[Lib], tuple[Callable[[], Any], Callable[[Any], bool]]],
+            before: Callable[[Lib], None] | None = None) -> dict[str, Result]:
+        """``prepare(lib)`` returns (the timed call, a check of its value); ``before`` runs untimed."""
+        print(f"  {label}", file=sys.stderr, flush=True)
+        calls: dict[str, Any] = {}
+        results = {lib.name: Result() for lib in self.libs}
+        for lib in self.libs:
+            try:
+                with lib.context():
+                    calls[lib.name] = prepare(lib)
+            except Exception as e:
+                results[lib.name] = _failed(lib, e)
+        for _ in range(self.repeat):
+            for lib in self.libs:
+                res = results[lib.name]
+                if lib.name not in calls or res.error:
+                    continue
+                fn, _ = calls[lib.name]
+                try:
+                    with lib.context():
+                        if before is not None:
+                            before(lib)
+                        secs, value = timed(fn)
+                    res.seconds = secs if res.seconds is None else min(res.seconds, secs)
+                    res.value = value
+                except Exception as e:
+                    results[lib.name] = _failed(lib, e)
+        for lib in self.libs:
+            res = results[lib.name]
+            if lib.name in calls and not res.error:
+                try:
+                    res.wrong = not calls[lib.name][1](res.value)
+                except Exception as e:
+                    results[lib.name] = _failed(lib, e)
+            results[lib.name].value = None
+            print(f"    {lib.name:<13} {results[lib.name].cell()}", file=sys.stderr, flush=True)
+        return results
+
+
+def _failed(lib: Lib, e: BaseException) -> Result:
+    # one failing peer must not stop the whole run
+    print(f"    ! {lib.name}: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
+    return Result(error=f"{type(e).__name__}: {e}")
+
+
+def read_op(path: str, data: np.ndarray, selection: Any = Ellipsis, times: int = 1):
+    """A prepare function: open once, then time ``times`` reads of ``selection``."""
+    expected = data[selection]
+
+    def prepare(lib: Lib) -> tuple[Callable[[], Any], Callable[[Any], bool]]:
         handle = lib.open(path)
-        secs, got = best_of(repeat, lambda: lib.read(handle))
-    return Result(secs, wrong=not np.array_equal(np.asarray(got), data))
+        lib.read(handle, selection)  # warm up: imports, thread pools, caches of the implementation
+
+        def call() -> Any:
+            got = None
+            for _ in range(times):
+                got = lib.read(handle, selection)
+            return got
+
+        return call, lambda got: np.array_equal(np.asarray(got), expected)
+
+    return prepare
 
 
-def time_one_chunk(lib: Lib, path: str, data: np.ndarray, layout: Layout, n: int, repeat: int) -> Result:
-    sel = tuple(slice(0, c) for c in layout.chunks)
+def write_op(root: str, data: np.ndarray, layout: Layout):
+    """A prepare function: time creating and writing the whole array; check it by reading back."""
 
-    def loop() -> Any:
-        got = None
-        for _ in range(n):
-            got = lib.read(handle, sel)
-        return got
+    def prepare(lib: Lib) -> tuple[Callable[[], Any], Callable[[Any], bool]]:
+        import zarrconv as zc
 
-    with lib.context():
-        handle = lib.open(path)
-        secs, got = best_of(repeat, loop)
-    return Result(secs, wrong=not np.array_equal(np.asarray(got), data[sel]))
+        path = os.path.join(root, f"out-{lib.name}")
 
+        def check(_: Any) -> bool:
+            back = zc.open_array(path, mode="r")[...]
+            ok = np.array_equal(back, data)
+            shutil.rmtree(path, ignore_errors=True)
+            return ok
 
-def time_write(lib: Lib, path: str, data: np.ndarray, layout: Layout, repeat: int) -> Result:
-    import zarrconv as zc
+        return (lambda: lib.write(path, data, layout)), check
 
-    with lib.context():
-        secs, _ = best_of(repeat, lambda: lib.write(path, data, layout),
-                          before=lambda: shutil.rmtree(path, ignore_errors=True))
-    back = zc.open_array(path, mode="r")[...]
-    wrong = not np.array_equal(back, data)
-    del back
-    shutil.rmtree(path, ignore_errors=True)
-    return Result(secs, wrong=wrong)
+    def before(lib: Lib) -> None:
+        shutil.rmtree(os.path.join(root, f"out-{lib.name}"), ignore_errors=True)
 
-
-def guarded(fn: Callable[[], Result]) -> Result:
-    try:
-        return fn()
-    except Exception as e:  # one failing peer must not stop the whole run
-        print(f"    ! {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
-        return Result(error=f"{type(e).__name__}: {e}")
+    return prepare, before
 
 
 # -- peak memory (subprocess) --------------------------------------------------------------
@@ -214,15 +263,6 @@ class Table:
         return {}
 
 
-def run_case(table: Table, label: str, libs: list[Lib], fn: Callable[[Lib], Result]) -> None:
-    print(f"  {label}", file=sys.stderr, flush=True)
-    results: dict[str, Result] = {}
-    for lib in libs:
-        results[lib.name] = guarded(lambda lib=lib: fn(lib))
-        print(f"    {lib.name:<13} {results[lib.name].cell()}", file=sys.stderr, flush=True)
-    table.add(label, results)
-
-
 def run(args: argparse.Namespace) -> Table:
     sizes = QUICK if args.quick else FULL
     repeat = args.repeat or (1 if args.quick else 3)
@@ -231,6 +271,7 @@ def run(args: argparse.Namespace) -> Table:
     if skipped:
         print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
     table = Table(libs)
+    runner = Runner(libs, repeat)
     root = tempfile.mkdtemp(prefix="zarrconv-bench-", dir=args.dir)
     cases = set(args.cases or ["dense", "many", "one", "sharded", "memory", "scaling"])
     zarrconv = lib_by_name("zarrconv")
@@ -241,40 +282,52 @@ def run(args: argparse.Namespace) -> Table:
             zarrconv.write(path, data, layout)  # the shared file every implementation reads
             return path, data
 
-        def rw_case(name: str, title: str, layout: Layout, reads: bool = True, writes: bool = True) -> None:
+        def rw_case(name: str, title: str, layout: Layout, reads: bool = True, writes: bool = True) -> str:
             path, data = source(name, layout)
             if reads:
-                run_case(table, f"{title} read", libs, lambda lib: time_read(lib, path, data, repeat))
+                table.add(f"{title} read", runner.run(f"{title} read", read_op(path, data)))
             if writes:
-                out = os.path.join(root, f"{name}-out")
-                run_case(table, f"{title} write", libs, lambda lib: time_write(lib, out, data, layout, repeat))
+                prepare, before = write_op(root, data, layout)
+                table.add(f"{title} write", runner.run(f"{title} write", prepare, before))
+            return path
 
         if "dense" in cases or "memory" in cases:
             d = sizes.dense
             title = f"dense {_mib(d)} {d.dtype} {_shape(d.chunks)} zstd"
-            rw_case("dense", title, d, reads="dense" in cases, writes="dense" in cases)
+            path = rw_case("dense", title, d, reads="dense" in cases, writes="dense" in cases)
             if "memory" in cases:
-                path = os.path.join(root, "dense")
-                run_case(table, "memory: peak extra / result size (dense full read)", libs,
-                         lambda lib: measure_memory(lib, path))
+                label = "memory: peak extra / result size (dense full read)"
+                print(f"  {label}", file=sys.stderr, flush=True)
+                res = {}
+                for lib in libs:
+                    try:
+                        res[lib.name] = measure_memory(lib, path)
+                    except Exception as e:
+                        res[lib.name] = _failed(lib, e)
+                table.add(label, res)
+            shutil.rmtree(path, ignore_errors=True)
         if "many" in cases or "one" in cases:
             m = sizes.many
             title = f"{m.nchunks} chunks {_shape(m.chunks)} {m.dtype} zstd"
+            path, data = source("many", m)
             if "many" in cases:
-                rw_case("many", title, m)
+                label = f"{title} read"
+                table.add(label, runner.run(label, read_op(path, data)))
+                label = f"{title} write"
+                table.add(label, runner.run(label, *write_op(root, data, m)))
             if "one" in cases:
-                path, data = source("many", m)
-                run_case(table, f"{sizes.one_reads} reads of one {_shape(m.chunks)} chunk", libs,
-                         lambda lib: time_one_chunk(lib, path, data, m, sizes.one_reads, repeat))
+                label = f"{sizes.one_reads} reads of one {_shape(m.chunks)} chunk"
+                sel = tuple(slice(0, c) for c in m.chunks)
+                table.add(label, runner.run(label, read_op(path, data, sel, sizes.one_reads)))
         if "sharded" in cases:
             s = sizes.sharded
-            rw_case("sharded", f"sharded {_mib(s)} inner {_shape(s.chunks)} shards {_shape(s.shards)}", s)
+            path = rw_case("sharded", f"sharded {_mib(s)} inner {_shape(s.chunks)} shards {_shape(s.shards)}", s)
+            shutil.rmtree(path, ignore_errors=True)
         if "scaling" in cases:
             for f in sizes.scaling_factors:
                 lay = scaled(sizes.scaling_base, f)
-                name = f"scale{f}"
-                rw_case(name, f"scaling x{f}: {lay.nchunks} chunks {_shape(lay.chunks)}", lay)
-                shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+                path = rw_case(f"scale{f}", f"scaling x{f}: {lay.nchunks} chunks {_shape(lay.chunks)}", lay)
+                shutil.rmtree(path, ignore_errors=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return table

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from . import config
 from .core import Array, Group, consolidate_metadata, create_array, create_group, open, open_array, open_group  # noqa: A004
+from .check import check
+from .convert import convert, migrate_v2_to_v3
 from .errors import (
     ChecksumError,
     ChunkAlignmentError,
@@ -27,6 +29,10 @@ from .errors import (
     UnknownCodecError,
     ZarrconvError,
 )
+from .xarray import register_accessors_on_xarray_import as _register_accessors_on_xarray_import
+from .xarray import to_zarr
+
+_register_accessors_on_xarray_import()  # ds.zarrconv / dt.zarrconv, without importing xarray here
 
 __version__ = "0.1.0"
 
@@ -34,5 +40,5 @@ __all__ = [
     "Array", "ChecksumError", "ChunkAlignmentError", "CodecError", "ContainsNodeError", "CorruptChunkError",
     "Group", "InvalidPathError", "MetadataError", "NodeNotFoundError", "ReadOnlyError", "SelectionError",
     "ShapeMismatchError", "StoreError", "UnknownCodecError", "ZarrconvError", "config", "consolidate_metadata",
-    "create_array", "create_group", "open", "open_array", "open_group",
+    "check", "convert", "create_array", "create_group", "migrate_v2_to_v3", "open", "open_array", "open_group", "to_zarr",
 ]

@@ -101,14 +101,14 @@ def _codec_str(doc: dict) -> str:
 class _Progress:
     """A tqdm bar on a terminal; silent when stderr is not a terminal or with --quiet."""
 
-    def __init__(self, enabled: bool, total: int, desc: str, unit: str = "chunk") -> None:
+    def __init__(self, enabled: bool, total: int | None, desc: str, unit: str = "chunk") -> None:
         self._bar = None
-        if enabled and total > 1 and sys.stderr.isatty():
+        if enabled and (total is None or total > 1) and sys.stderr.isatty():
             try:
                 from tqdm import tqdm
             except ImportError:  # tqdm is in the [cli] extra
                 return
-            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
 
     def update(self, n: int = 1) -> None:
         if self._bar is not None:
@@ -436,8 +436,15 @@ def _check_consolidated(store: Any, path: str, meta: Any, nodes: dict[str, Any],
     for rel in sorted(set(cons) - set(below)):
         problems.append(Problem("/" + path, "consolidated",
                                 f"consolidated metadata lists {rel!r}, which does not exist in the store"))
+    from .core.nodes import join, parse_docs
+
     for rel in sorted(set(cons) & set(below)):
-        if _comparable(cons[rel]) != _comparable(consolidated_docs(below[rel])):
+        try:
+            listed = consolidated_docs(parse_docs(store, join(path, rel), cons[rel]))
+        except ZarrconvError as e:
+            problems.append(Problem("/" + path, "consolidated", f"entry {rel!r}: {e}"))
+            continue
+        if _comparable(listed) != _comparable(consolidated_docs(below[rel])):
             problems.append(Problem("/" + path, "consolidated",
                                     f"consolidated metadata of {rel!r} differs from its own metadata document "
                                     "(stale; re-run zarrconv.consolidate_metadata)"))
@@ -454,46 +461,18 @@ def _comparable(docs: dict[str, Any]) -> str:
     return json.dumps(cleaned, sort_keys=True, default=str)
 
 
-def _check_data(store: Any, arrays: dict[str, Any], problems: list[Problem], progress: bool) -> int:
-    """Decode every stored chunk of every array; returns the number of chunks (or shards) checked."""
-    from .core.array import Array
+def _check_data(url: str, options: dict[str, Any], problems: list[Problem], progress: bool) -> int:
+    """Decode every stored chunk through :func:`zarrconv.check`; returns the number checked."""
+    from .check import check
 
-    work: list[tuple[Any, list[str]]] = []
-    for path, meta in arrays.items():
-        array = Array(store, path, meta)
-        prefix = f"{path}/" if path else ""
-        work.append((array, _chunk_keys(array, store.list_prefix(prefix))))
-    total = sum(len(k) for _, k in work)
-    with _Progress(progress, total, "checking chunks") as bar:
-        for array, keys in work:
-            prefix = f"{array.path}/" if array.path else ""
-            decode = array.metadata.chunk_key_encoding.decode
-            grid = array.metadata.chunk_grid
-            offsets = [grid.offsets(array.shape, d) for d in range(array.ndim)]
-            for key in keys:
-                coords = decode(key[len(prefix):])
-                region = tuple(slice(int(offsets[d][c]), int(offsets[d][c + 1])) for d, c in enumerate(coords))
-                try:
-                    array[region]
-                except ZarrconvError as e:
-                    problems.append(Problem(array.name, "data", f"chunk {key!r}: {e}"))
-                bar.update()
-    return total
-
-
-def _run_check(store: Any, problems: list[Problem]) -> int | None:
-    """Use ``zarrconv.check`` (the reliability checker) when it exists; None when it does not."""
-    import importlib.util
-
-    if importlib.util.find_spec("zarrconv.check") is None:
-        return None
-    from . import check as check_module
-
-    found = check_module.check(store)
-    for p in found:
-        node = getattr(p, "node", None) or getattr(p, "path", None) or getattr(p, "array", None) or "/"
-        problems.append(Problem(str(node), "data", str(getattr(p, "message", p))))
-    return -1
+    spec_nodes = {p.node for p in problems}
+    with _Progress(progress, None, "checking chunks") as bar:
+        report = check(url, storage_options=_options_for(url, options), progress=bar.update)
+    for p in report.problems:
+        if p.node in spec_nodes:  # already reported by the metadata checks
+            continue
+        problems.append(Problem(p.node, "data", p.message))
+    return report.chunks_checked
 
 
 def _convention_checks(url: str, options: dict[str, Any], all_attrs: list[dict[str, Any]],
@@ -548,10 +527,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     checks = ["spec"]
     chunks_checked = None
     if args.data:
-        n = _run_check(store, problems)
-        chunks_checked = n if n is not None and n >= 0 else None
-        if n is None:
-            chunks_checked = _check_data(store, arrays, problems, not args.quiet)
+        chunks_checked = _check_data(args.url, args.storage_options, problems, not args.quiet)
         checks.append("data")
     checks += _convention_checks(args.url, args.storage_options, [m.attributes for m in nodes.values()], problems)
     if args.json:
@@ -682,6 +658,29 @@ def copy_blocks(shape: tuple[int, ...], unit: tuple[int, ...], itemsize: int,
             for origin in itertools.product(*ranges)]
 
 
+def _same_layout(src: Any, dst_url: str, dst_root: Any, rel: str, zarr_format: int, overwrite: bool,
+                 dst_opts: dict[str, Any] | None) -> Any:
+    """The destination array with the source's layout and codecs, translated by :mod:`zarrconv.convert`."""
+    from .convert import _translated
+    from .core.api import clear_node, node_exists
+    from .core.array import Array
+    from .core.nodes import write_node
+    from .errors import ContainsNodeError
+    from .store import make_store
+
+    meta = _translated(src, zarr_format)
+    if dst_root is not None:
+        store, path = dst_root.store, rel
+    else:
+        store, path = make_store(dst_url, mode="a", storage_options=dst_opts), ""
+        if node_exists(store, path):
+            if not overwrite:
+                raise ContainsNodeError(f"a node already exists at '/' in {store.url}; pass overwrite=True")
+            clear_node(store, path)
+    write_node(store, path, meta)
+    return Array(store, path, meta)
+
+
 def convert_store(src_url: str, dst_url: str, *, zarr_format: int = 3, chunks: Any = None, shards: Any = None,
                   compressor: Any = None, overwrite: bool = False, consolidate: bool = True,
                   storage_options: dict[str, Any] | None = None, progress: bool = False) -> int:
@@ -710,12 +709,15 @@ def convert_store(src_url: str, dst_url: str, *, zarr_format: int = 3, chunks: A
             else:
                 dst_root.create_group(rel, attributes=dict(node.attrs))
             continue
-        kwargs = _target_kwargs(node, zarr_format, _fit(chunks, node.shape, "--chunks", node.name),
-                                _fit(shards, node.shape, "--shards", node.name), compressor)
-        if rel == "":
-            dst = zc.create_array(dst_url, overwrite=overwrite, storage_options=dst_opts, **kwargs)
+        if chunks is None and shards is None and compressor is None:
+            dst = _same_layout(node, dst_url, dst_root, rel, zarr_format, overwrite, dst_opts)
         else:
-            dst = dst_root.create_array(rel, **kwargs)
+            kwargs = _target_kwargs(node, zarr_format, _fit(chunks, node.shape, "--chunks", node.name),
+                                    _fit(shards, node.shape, "--shards", node.name), compressor)
+            if rel == "":
+                dst = zc.create_array(dst_url, overwrite=overwrite, storage_options=dst_opts, **kwargs)
+            else:
+                dst = dst_root.create_array(rel, **kwargs)
         unit = dst.shards or dst.chunks
         itemsize = dst.dtype.itemsize if dst.dtype.kind != "O" else 64
         plans.append((node, dst, copy_blocks(dst.shape, unit, itemsize)))
@@ -733,17 +735,12 @@ def convert_store(src_url: str, dst_url: str, *, zarr_format: int = 3, chunks: A
 
 def cmd_convert(args: argparse.Namespace) -> int:
     """``zarrconv convert SRC DST``."""
-    from .errors import ContainsNodeError
-
-    try:
-        n = convert_store(args.src, args.dst, zarr_format=args.zarr_format,
-                          chunks=parse_shape_option(args.chunks, "--chunks"),
-                          shards=parse_shape_option(args.shards, "--shards"),
-                          compressor=parse_compressor_option(args.compressor), overwrite=args.overwrite,
-                          consolidate=not args.no_consolidate, storage_options=args.storage_options,
-                          progress=not args.quiet)
-    except ContainsNodeError as e:
-        raise ContainsNodeError(f"{e} (on the command line: --overwrite)") from e
+    n = convert_store(args.src, args.dst, zarr_format=args.zarr_format,
+                      chunks=parse_shape_option(args.chunks, "--chunks"),
+                      shards=parse_shape_option(args.shards, "--shards"),
+                      compressor=parse_compressor_option(args.compressor), overwrite=args.overwrite,
+                      consolidate=not args.no_consolidate, storage_options=args.storage_options,
+                      progress=not args.quiet)
     if not args.quiet:
         print(f"converted {args.src} -> {args.dst} (Zarr v{args.zarr_format}, {n} blocks copied)")
     return EXIT_OK
@@ -795,26 +792,9 @@ def cmd_ome_pyramid(args: argparse.Namespace) -> int:
     if args.name:
         kwargs["name"] = args.name
     dst_opts = _options_for(args.dst, args.storage_options)
-    if dst_opts:
-        from .store import make_store
-
-        target: Any = make_store(args.dst, mode="a", storage_options=dst_opts)
-    else:
-        target = args.dst
-    if not args.overwrite:
-        from .core.api import node_exists
-        from .store import make_store
-
-        if node_exists(make_store(target, mode="a"), ""):
-            from .errors import ContainsNodeError
-
-            raise ContainsNodeError(f"{args.dst} already holds a Zarr node; pass --overwrite to replace it")
-    ome.write_image(data, target, **kwargs)
+    group = ome.write_image(data, args.dst, overwrite=args.overwrite, storage_options=dst_opts, **kwargs)
     if not args.quiet:
-        import zarrconv as zc
-
-        g = zc.open_group(args.dst, mode="r", storage_options=dst_opts)
-        levels = sorted((k, v) for k, v in g.members().items() if not hasattr(v, "members"))
+        levels = sorted((k, v) for k, v in group.members().items() if not hasattr(v, "members"))
         shapes = ", ".join(f"{k}: {_shape_str(v.shape)}" for k, v in levels)
         print(f"wrote OME-Zarr {args.version} pyramid {args.dst} with {len(levels)} levels ({shapes})")
     return EXIT_OK
@@ -967,7 +947,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(e: BaseException) -> str:
+    from .errors import ContainsNodeError
+
     text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, ContainsNodeError) and "--overwrite" not in text:
+        text += " (on the command line: --overwrite)"
     return f"zarrconv: error: {text}"
 
 

@@ -57,8 +57,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
                 if proc.poll() is not None:
                     raise RuntimeError(f"moto_server exited: {log.read_text()}") from None
                 time.sleep(0.1)
-        options = {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": endpoint,
-                                                                            "region_name": "us-east-1"}}
+        options = {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": endpoint}}
         import s3fs
 
         fs = s3fs.S3FileSystem(**options)

@@ -65,7 +65,7 @@ class BytesCodec(Codec):
 
     def stored_dtype(self, dtype: np.dtype) -> np.dtype:
         """The dtype of the bytes on disk."""
-        if dtype.itemsize == 1 or dtype.kind == "V" or self.endian is None:
+        if dtype.itemsize == 1 or (dtype.kind == "V" and dtype.names is None) or self.endian is None:
             return dtype
         return dtype.newbyteorder("<" if self.endian == "little" else ">")
 

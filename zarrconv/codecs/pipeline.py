@@ -247,10 +247,14 @@ class V2Pipeline:
             data = data.T.reshape(-1)  # bytes in F order
         elif data.dtype.kind == "O" and self.order == "F":
             data = data.reshape(-1, order="F")
+        if data.dtype.kind == "O" and not data.flags.writeable:
+            data = data.copy()  # numcodecs' vlen codecs need a writable buffer
         for f in self.filters:
             data = f.encode(data)
         if self.compressor is not None:
             data = self.compressor.encode(data)
+        if isinstance(data, np.ndarray) and data.dtype.kind != "O":
+            data = np.ascontiguousarray(data).reshape(-1).view(np.uint8)  # e.g. datetimes: no buffer protocol
         return data
 
 

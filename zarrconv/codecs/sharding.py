@@ -93,15 +93,17 @@ class ShardingCodec(Codec):
             got = None if raw is None else len(memoryview(raw).cast("B"))
             raise CorruptChunkError(f"shard index has {got} bytes, expected {self.index_size(cps)}")
         index = np.asarray(self._index_pipeline(cps).decode(raw))
-        if shard_len is not None:
-            offsets, nbytes = index[..., 0], index[..., 1]
-            used = ~((offsets == EMPTY) & (nbytes == EMPTY))
-            if used.any():
-                ends = offsets[used] + nbytes[used]
-                if (ends > shard_len).any() or (ends < offsets[used]).any():
-                    raise CorruptChunkError(
-                        f"shard index points outside the shard ({int(ends.max())} > {shard_len} bytes)"
-                    )
+        offsets, nbytes = index[..., 0], index[..., 1]
+        empty = (offsets == EMPTY) & (nbytes == EMPTY)
+        used = ~empty
+        if used.any():
+            ends = offsets[used] + nbytes[used]  # wraps around on overflow: caught by ends < offsets
+            limit = np.uint64(2**62) if shard_len is None else np.uint64(shard_len)
+            if (ends > limit).any() or (ends < offsets[used]).any():
+                raise CorruptChunkError(
+                    f"shard index points outside the shard (an inner chunk ends at byte {int(ends.max())}"
+                    f"{'' if shard_len is None else f' of a {shard_len}-byte shard'})"
+                )
         return index
 
     def encode_index(self, index: np.ndarray) -> bytes:

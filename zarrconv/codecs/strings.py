@@ -49,6 +49,8 @@ class _VlenCodec(Codec):
     def encode(self, data: Any, spec: ChunkSpec) -> Any:
         self._check_type(spec)
         arr = np.ascontiguousarray(data, dtype=object).reshape(-1)
+        if not arr.flags.writeable:  # numcodecs needs a writable buffer
+            arr = arr.copy()
         try:
             return self._impl.encode(arr)
         except (TypeError, ValueError) as e:

@@ -38,6 +38,9 @@ def clear_node(store: Store, path: str) -> None:
     for name in (ZARR_JSON, ZARRAY, ZGROUP, ZATTRS, ZMETADATA):
         store.delete(doc_key(path, name))
     store.delete_prefix(f"{path}/" if path else "")
+    from .nodes import update_consolidated
+
+    update_consolidated(store, path, None)  # drop it from the ancestors' consolidated metadata
 
 
 def guess_chunks(shape: tuple[int, ...], itemsize: int, target: int = TARGET_CHUNK_BYTES) -> tuple[int, ...]:
@@ -210,8 +213,9 @@ def open_group(store: StoreLike, path: str | None = None, mode: str = "a", *, za
     st = make_store(store, mode=mode, storage_options=storage_options)
     path = validate_path(path or "")
     if mode in ("w", "w-"):
-        return create_group(st, path, attributes=attributes, zarr_format=zarr_format or 3, overwrite=mode == "w")
-    docs = fetch_docs(st, [path], zarr_format)[0]
+        return create_group(st, path, attributes=attributes, zarr_format=zarr_format or 3, overwrite=mode == "w",
+                            consolidated=bool(consolidated))
+    docs = fetch_docs(st, [path], zarr_format, consolidated=consolidated is not False)[0]
     if not docs:
         if mode == "a":
             return create_group(st, path, attributes=attributes, zarr_format=zarr_format or 3)
@@ -219,15 +223,19 @@ def open_group(store: StoreLike, path: str | None = None, mode: str = "a", *, za
     meta = parse_docs(st, path, docs)
     if not isinstance(meta, GroupMetadata):
         raise ContainsNodeError(f"{path or '/'!r} in {st.url} is an array, not a group")
-    cons = None if consolidated is False else read_consolidated(st, path, meta)
+    cons = None if consolidated is False else read_consolidated(st, path, meta, docs)
     if consolidated and cons is None:
         raise NodeNotFoundError(f"group {path or '/'!r} in {st.url} has no consolidated metadata")
     return Group(st, path, meta, cons)
 
 
 def create_group(store: StoreLike, path: str | None = None, attributes: dict | None = None, zarr_format: int = 3,
-                 overwrite: bool = False, *, storage_options: dict | None = None) -> Group:
-    """Create a group (and missing parent groups)."""
+                 overwrite: bool = False, *, storage_options: dict | None = None, consolidated: bool = False) -> Group:
+    """Create a group (and missing parent groups).
+
+    ``consolidated=True`` gives the group (empty) consolidated metadata, which every later
+    metadata write through zarrconv below it keeps up to date.
+    """
     st = make_store(store, mode="w" if overwrite else "a", storage_options=storage_options)
     path = validate_path(path or "")
     if node_exists(st, path):
@@ -238,6 +246,11 @@ def create_group(store: StoreLike, path: str | None = None, attributes: dict | N
         _parents(st, path, zarr_format)
     meta = GroupMetadata(zarr_format, dict(attributes or {}))
     write_node(st, path, meta)
+    if consolidated:
+        from .consolidated import write_consolidated
+
+        write_consolidated(st, path, meta, {})
+        return Group(st, path, meta, {})
     return Group(st, path, meta)
 
 
@@ -289,7 +302,7 @@ def open(store: StoreLike, path: str | None = None, mode: str = "r", *, zarr_for
     _check_mode(mode)
     st = make_store(store, mode=mode, storage_options=storage_options)
     path = validate_path(path or "")
-    docs = fetch_docs(st, [path], zarr_format)[0]
+    docs = fetch_docs(st, [path], zarr_format, consolidated=consolidated is not False)[0]
     if not docs:
         if mode in ("a", "w", "w-"):
             return open_group(st, path, mode=mode, zarr_format=zarr_format)
@@ -297,7 +310,7 @@ def open(store: StoreLike, path: str | None = None, mode: str = "r", *, zarr_for
     meta = parse_docs(st, path, docs)
     if isinstance(meta, ArrayMetadata):
         return Array(st, path, meta)
-    cons = None if consolidated is False else read_consolidated(st, path, meta)
+    cons = None if consolidated is False else read_consolidated(st, path, meta, docs)
     return Group(st, path, meta, cons)
 
 

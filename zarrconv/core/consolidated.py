@@ -1,67 +1,65 @@
-"""Consolidated metadata: every node's documents gathered at the root for one-read opening.
+"""Consolidated metadata: every node's documents gathered in a group for one-read opening.
 
-v3 uses zarr-python 3's ``consolidated_metadata`` object inside the root ``zarr.json``;
-v2 uses ``.zmetadata``. Both are written by :func:`consolidate_metadata`.
+v3 uses zarr-python 3's ``consolidated_metadata`` object inside the group's ``zarr.json``
+(``{"kind": "inline", "must_understand": false, "metadata": {relative path: zarr.json}}``);
+v2 uses ``.zmetadata`` (``{"zarr_consolidated_format": 1, "metadata": {"a/.zarray": ...}}``).
+
+Opening a group reads its consolidated metadata by default, so listing and opening every
+node below it costs no further read.
+
+The staleness rule: every metadata write made *through zarrconv* (creating, deleting or
+resizing a node, changing attributes) below a group with consolidated metadata updates
+that consolidated metadata in the same operation, so it never hides a node zarrconv wrote.
+Other writers (zarr-python, tensorstore, hand edits) do not: after writing with them, run
+:func:`consolidate_metadata` again, or open with ``consolidated=False``. Looking up a node
+by name that the consolidated metadata lacks falls back to the store, so such a node is
+still found by ``group["name"]``; only listings rely on the consolidated metadata alone.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..format.metadata import (
-    ZARR_JSON,
-    ZATTRS,
-    ZMETADATA,
-    ArrayMetadata,
-    GroupMetadata,
-    dumps_json,
-)
+from ..format.metadata import ZARR_JSON, ZMETADATA, GroupMetadata, dumps_json
 from ..store.base import Store
-from .nodes import doc_key, read_node, write_node
+from .nodes import consolidated_entry, doc_key, read_node, write_docs
 
-
-def consolidated_docs(meta: ArrayMetadata | GroupMetadata) -> dict[str, Any]:
-    """One node's documents as they appear in a consolidated mapping (by document name)."""
-    docs = dict(meta.documents())
-    if meta.zarr_format == 3:
-        doc = dict(docs[ZARR_JSON])
-        doc.pop("consolidated_metadata", None)
-        return {ZARR_JSON: doc}
-    if ZATTRS not in docs:
-        docs[ZATTRS] = {}
-    return docs
+#: Backwards-compatible name of :func:`~zarrconv.core.nodes.consolidated_entry`.
+consolidated_docs = consolidated_entry
 
 
 def consolidate_metadata(store: Any, path: str = "", *, storage_options: dict | None = None) -> Any:
-    """Gather the metadata of every node below ``path`` into its group; returns the group.
+    """Gather the metadata of every node below the group at ``path`` into it; returns the group.
 
+    Reads the hierarchy from the store itself (never from older consolidated metadata).
     After this, opening the group reads one document for the whole hierarchy.
     """
+    from ..errors import ContainsNodeError
     from ..store import make_store
     from .group import Group
 
     st: Store = make_store(store, mode="r+", storage_options=storage_options)
     meta = read_node(st, path)
     if not isinstance(meta, GroupMetadata):
-        raise TypeError(f"{path or '/'!r} in {st.url} is an array; consolidate a group")
+        raise ContainsNodeError(f"{path or '/'!r} in {st.url} is an array; consolidate the group that holds it")
     group = Group(st, path, meta)
     nodes = group.members(max_depth=None)
-    entries = {rel: consolidated_docs(node.metadata) for rel, node in nodes.items()}
+    entries = {rel: consolidated_entry(node.metadata) for rel, node in nodes.items()}
     write_consolidated(st, path, meta, entries)
     return Group(st, path, read_node(st, path), entries)
 
 
 def write_consolidated(store: Store, path: str, meta: GroupMetadata, entries: dict[str, dict[str, Any]]) -> None:
-    """Write consolidated metadata for a group from node documents by relative path."""
+    """Write a group's consolidated metadata from node documents by relative path."""
     if meta.zarr_format == 3:
-        flat = {rel: docs[ZARR_JSON] for rel, docs in sorted(entries.items())}
-        meta.consolidated = flat
-        write_node(store, path, meta)
+        meta.consolidated = {rel: docs[ZARR_JSON] for rel, docs in sorted(entries.items())}
+        write_docs(store, path, meta)
         return
-    flat2: dict[str, Any] = {".zgroup": {"zarr_format": 2}}
-    if meta.attributes:
-        flat2[".zattrs"] = meta.attributes
+    flat: dict[str, Any] = {".zgroup": {"zarr_format": 2}, ".zattrs": meta.attributes}
     for rel, docs in sorted(entries.items()):
         for name, doc in docs.items():
-            flat2[f"{rel}/{name}"] = doc
-    store.set(doc_key(path, ZMETADATA), dumps_json({"zarr_consolidated_format": 1, "metadata": flat2}))
+            flat[f"{rel}/{name}"] = doc
+    store.set(doc_key(path, ZMETADATA), dumps_json({"zarr_consolidated_format": 1, "metadata": flat}))
+
+
+__all__ = ["consolidate_metadata", "consolidated_docs", "write_consolidated"]

@@ -109,12 +109,12 @@ class Group:
         _, dirs = self.store.list_dir(f"{self.path}/" if self.path else "")
         return dirs
 
-    def _make(self, rel: str, meta: ArrayMetadata | GroupMetadata) -> Array | Group:
+    def _make(self, rel: str, meta: ArrayMetadata | GroupMetadata, from_store: bool = False) -> Array | Group:
         path = join(self.path, rel)
         if isinstance(meta, ArrayMetadata):
             return Array(self.store, path, meta, on_metadata_change=self._node_changed)
         sub = None
-        if self._consolidated is not None:
+        if self._consolidated is not None and not from_store:
             prefix = rel + "/"
             sub = {k[len(prefix):]: v for k, v in self._consolidated.items() if k.startswith(prefix)}
         return Group(self.store, path, meta, sub)
@@ -163,14 +163,14 @@ class Group:
             return self
         if self._consolidated is not None:
             docs = self._consolidated.get(rel)
-            if docs is None:
-                raise NodeNotFoundError(f"no array or group {name!r} in group {self.name!r} of {self.store.url}")
-            return self._make(rel, parse_docs(self.store, join(self.path, rel), docs))
+            if docs is not None:
+                return self._make(rel, parse_docs(self.store, join(self.path, rel), docs))
+            # not in the consolidated metadata: maybe written since by another tool; ask the store
         path = join(self.path, rel)
         docs = fetch_docs(self.store, [path], None)[0]
         if not docs:
             raise NodeNotFoundError(f"no array or group {name!r} in group {self.name!r} of {self.store.url}")
-        return self._make(rel, parse_docs(self.store, path, docs))
+        return self._make(rel, parse_docs(self.store, path, docs), from_store=True)
 
     def get(self, name: str, default: Any = None) -> Any:
         try:

@@ -14,7 +14,7 @@ import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -83,6 +83,7 @@ def run_batches(fn: Callable[[list], Any], items: Sequence, per_worker: int = 4)
     try:
         results.append(_as_worker(fn, batches[0]))
     finally:
+        wait(futures)  # every batch has finished (no write still running) before an error propagates
         results.extend(f.result() for f in futures)
     return results
 

@@ -150,6 +150,8 @@ def parse_chunk_grid(value: Any, shape: tuple[int, ...]) -> RegularChunkGrid | R
     if not isinstance(value, dict) or "name" not in value:
         raise MetadataError(f"chunk_grid {value!r} must be an object with a name")
     conf = value.get("configuration") or {}
+    if not isinstance(conf, dict):
+        raise MetadataError(f"chunk_grid configuration {conf!r} must be an object")
     name = value["name"]
     if name == "regular":
         cs = conf.get("chunk_shape")
@@ -226,5 +228,8 @@ def parse_chunk_key_encoding(value: Any) -> ChunkKeyEncoding:
     """Parse a v3 ``chunk_key_encoding`` document."""
     if not isinstance(value, dict) or "name" not in value:
         raise MetadataError(f"chunk_key_encoding {value!r} must be an object with a name")
-    sep = (value.get("configuration") or {}).get("separator", "/" if value["name"] == "default" else ".")
+    conf = value.get("configuration") or {}
+    if not isinstance(conf, dict):
+        raise MetadataError(f"chunk_key_encoding configuration {conf!r} must be an object")
+    sep = conf.get("separator", "/" if value["name"] == "default" else ".")
     return ChunkKeyEncoding(value["name"], sep)

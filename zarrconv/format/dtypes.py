@@ -52,7 +52,7 @@ class DataType:
 
     def __reduce__(self) -> tuple:
         # closures do not pickle: rebuild from the JSON form (dask workers receive arrays by pickle)
-        return (_rebuild_data_type, (self.json, "|O" if self.dtype.kind == "O" else self.dtype.str, self.fixed_size))
+        return (_rebuild_data_type, (self.json, self.dtype, self.fixed_size))
 
     def default_fill(self) -> Any:
         """The fill value used when metadata gives none (zero of the type)."""
@@ -267,7 +267,9 @@ def v2_fill_to_json(value: Any, dtype: np.dtype) -> Any:
         return int(value)
     if kind == "b":
         return bool(value)
-    if kind in "SV":
+    if kind == "S":  # numpy bytes scalars drop trailing NULs, and zarr-python encodes those
+        return base64.standard_b64encode(bytes(np.asarray(value, dtype=dtype)[()])).decode()
+    if kind == "V":
         return base64.standard_b64encode(np.asarray(value, dtype=dtype).tobytes()).decode()
     if kind == "U":
         return str(value)
@@ -327,7 +329,7 @@ def V2_TYPES(dtype: np.dtype, filters: Any = None) -> DataType:
     return DataType(dtype.str, dtype, lambda v: parse_v2_fill(v, dtype), lambda v: v2_fill_to_json(v, dtype))
 
 
-def _rebuild_data_type(json_form: Any, dtype_str: str, fixed_size: bool) -> DataType:
+def _rebuild_data_type(json_form: Any, dtype_str: Any, fixed_size: bool) -> DataType:
     """Inverse of ``DataType.__reduce__``."""
     if isinstance(json_form, dict) or (isinstance(json_form, str) and json_form[:1] not in "<>|="):
         return parse_v3_data_type(json_form)

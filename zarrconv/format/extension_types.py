@@ -93,13 +93,14 @@ def _string_fill(value: Any) -> str:
 
 
 def _string(value: Any) -> DataType:
-    name = value if isinstance(value, str) and value in ("string", "variable_length_utf8") else "string"
-    return DataType(name, STRING_DTYPE, _string_fill, str, fixed_size=False)
+    return DataType("string", STRING_DTYPE, _string_fill, str, fixed_size=False)
 
 
 def _vlen_bytes(value: Any) -> DataType:
-    name = value if isinstance(value, str) and value in ("bytes", "variable_length_bytes") else "variable_length_bytes"
-    return DataType(name, BYTES_DTYPE, lambda v: _b64_or_byte_list(v, name), _b64, fixed_size=False)
+    # zarr-python 3 writes "variable_length_bytes" and reads it and the registered name "bytes";
+    # zarrconv reads both and writes what zarr-python writes
+    return DataType("variable_length_bytes", BYTES_DTYPE, lambda v: _b64_or_byte_list(v, "bytes"), _b64,
+                    fixed_size=False)
 
 
 def _is_vlen(kind: type) -> Callable[[np.dtype], bool]:

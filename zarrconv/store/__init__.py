@@ -1,4 +1,4 @@
-"""Stores: bytes by key. Local directories, memory, and any fsspec URL or filesystem."""
+"""Stores: bytes by key. Local directories, memory, zip files, and any fsspec URL or filesystem."""
 
 from __future__ import annotations
 
@@ -9,7 +9,29 @@ from .base import ByteRange, Store, validate_key
 from .local import LocalStore
 from .memory import MemoryStore
 
-StoreLike = Any  # str | os.PathLike | Store | fsspec.FSMap | fsspec.AbstractFileSystem
+StoreLike = Any  # str | os.PathLike | Store | fsspec.FSMap | fsspec.AbstractFileSystem | dict
+
+
+def _is_local(s: str) -> bool:
+    return "://" not in s or s.startswith("file://")
+
+
+def _local_path(s: str) -> str:
+    return s[len("file://"):] if s.startswith("file://") else s
+
+
+def _zip_url_store(url: str, mode: str, storage_options: dict | None) -> Store:
+    """``zip://<dir inside>::<archive>``: a local archive is a :class:`ZipStore` (writable); a remote one
+    is read through fsspec's zip filesystem."""
+    from .fsspec_store import from_url
+    from .zip import ZipStore
+
+    inner, sep, target = url[len("zip://"):].partition("::")
+    if sep and _is_local(target) and "::" not in target:
+        if storage_options:
+            raise TypeError(f"storage_options are only for remote archives, not the local zip {target!r}")
+        return ZipStore(_local_path(target), mode=mode, root=inner)
+    return from_url(url, mode="r", storage_options=storage_options)
 
 
 def make_store(
@@ -21,36 +43,53 @@ def make_store(
 ) -> Store:
     """Turn anything a user may pass as ``store`` into a :class:`Store`.
 
-    Accepts a :class:`Store`, a local path (``str``/``pathlib.Path``/``file://``), any fsspec
-    URL (``s3://``, ``https://``, ``memory://``, ``zip://``, ``reference://``, a ``.zip``
-    path), an ``fsspec.FSMap`` or an ``fsspec.AbstractFileSystem`` (with ``path``).
-    ``mode='r'`` makes the result read-only.
+    Accepts:
+
+    * a :class:`Store` (made read-only for ``mode='r'``);
+    * a local path (``str``, ``pathlib.Path``, ``file://...``); a path ending in ``.zip`` that is
+      not a directory is a :class:`~zarrconv.store.zip.ZipStore`;
+    * any fsspec URL with ``storage_options`` for its filesystem: ``s3://bucket/data.zarr``,
+      ``gs://``, ``az://``, ``https://host/data.zarr`` (read-only), ``memory://name``,
+      ``zip://<dir>::<archive URL>``, a remote ``....zip`` URL (read-only),
+      ``reference://`` with ``storage_options={"fo": "refs.json", "remote_protocol": ...}``
+      (kerchunk-style references, read-only), or chained URLs such as
+      ``simplecache::s3://...``;
+    * an ``fsspec.FSMap`` (``fs.get_mapper(root)``) or an ``fsspec.AbstractFileSystem`` with
+      ``path`` its directory of the hierarchy;
+    * a ``dict`` used as an in-memory store.
+
+    ``mode='r'`` makes the result read-only; HTTP, zip URL and reference stores are always read-only.
     """
     read_only = mode == "r"
     if isinstance(store, Store):
         return store.with_read_only(True) if read_only and not store.read_only else store
-    try:
-        import fsspec
-    except ImportError:  # pragma: no cover - fsspec is a dependency
-        fsspec = None
-    if fsspec is not None:
-        from .fsspec_store import FsspecStore, from_url
+    import fsspec
 
+    from .fsspec_store import FsspecStore, from_url
+
+    if isinstance(store, fsspec.FSMap | fsspec.AbstractFileSystem):
+        if storage_options:
+            raise TypeError("storage_options apply to URLs; configure the fsspec filesystem you pass instead")
         if isinstance(store, fsspec.FSMap):
             return FsspecStore(store.fs, store.root, read_only=read_only)
-        if isinstance(store, fsspec.AbstractFileSystem):
-            return FsspecStore(store, path or "", read_only=read_only)
+        return FsspecStore(store, path or "", read_only=read_only)
     if isinstance(store, os.PathLike | str):
         s = os.fspath(store)
-        if "://" not in s or s.startswith("file://"):
-            local = s[len("file://"):] if s.startswith("file://") else s
-            if local.endswith(".zip") and not os.path.isdir(local):
-                from .zip import ZipStore
-
-                return ZipStore(local, mode=mode)
+        if s.startswith("zip://"):
+            return _zip_url_store(s, mode, storage_options)
+        if _is_local(s):
+            local = _local_path(s)
             if storage_options:
                 raise TypeError(f"storage_options are only for remote URLs, not the local path {s!r}")
+            if local.rstrip("/").endswith(".zip") and not os.path.isdir(local):
+                from .zip import ZipStore
+
+                return ZipStore(local.rstrip("/"), mode=mode)
             return LocalStore(local, read_only=read_only)
+        if s.rstrip("/").endswith(".zip") and "::" not in s:
+            protocol = s.split("://", 1)[0]
+            options = {protocol: storage_options} if storage_options else None
+            return from_url(f"zip://::{s.rstrip('/')}", mode="r", storage_options=options)
         return from_url(s, mode=mode, storage_options=storage_options)
     if isinstance(store, dict):
         return MemoryStore(store, read_only=read_only)

@@ -60,6 +60,18 @@ def _reinstantiate(fs: Any, **changes: Any) -> Any:
     return type(fs)(*fs.storage_args, **{**fs.storage_options, **changes})
 
 
+def _trim(data: bytes, start: int | None, end: int | None) -> bytes:
+    """Apply a byte range the server ignored: some HTTP servers answer a Range request with the
+    whole object (status 200), recognisable by its length."""
+    if start is None:
+        return data
+    if start < 0 and end is None:
+        return data[start:] if len(data) > -start else data
+    if end is not None and len(data) > end - start:
+        return data[start:end]
+    return data
+
+
 class FsspecStore(Store):
     """Keys below ``root`` of an fsspec filesystem.
 
@@ -241,13 +253,13 @@ class FsspecStore(Store):
 
             async def job() -> bytes | None:
                 try:
-                    return await fs._cat_file(path, start=start, end=end, **kwargs)
+                    return _trim(await fs._cat_file(path, start=start, end=end, **kwargs), start, end)
                 except _MISSING:
                     return None
         else:
             def job() -> bytes | None:  # type: ignore[misc]
                 try:
-                    return fs.cat_file(path, start=start, end=end)
+                    return _trim(fs.cat_file(path, start=start, end=end), start, end)
                 except _MISSING:
                     return None
         return job

@@ -111,12 +111,13 @@ class LocalStore(Store):
                     data += more
                 return data
             start, stop = byte_range
-            if start < 0 or stop is None:
-                size = os.fstat(fd).st_size
-                if start < 0:
-                    start = max(size + start, 0)
-                stop = size
-            return os.pread(fd, max(stop - start, 0), start)
+            size = os.fstat(fd).st_size  # clamp: a hostile range must not size the read buffer
+            if start < 0:
+                start = max(size + start, 0)
+            stop = size if stop is None else min(stop, size)
+            if start >= stop:
+                return b""
+            return os.pread(fd, stop - start, start)
         except IsADirectoryError:
             return None
         except OSError as e:
@@ -177,6 +178,12 @@ class LocalStore(Store):
             finally:
                 os.close(fd)
             os.replace(tmp, path)
+            if self.fsync:  # make the rename itself durable (power loss, not just a crash)
+                dfd = os.open(directory, os.O_RDONLY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
         except OSError as e:
             try:
                 os.unlink(tmp)

@@ -33,9 +33,12 @@ _SCHEMAS = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(key: str) -> Any:
-    import jsonschema
+    try:
+        import jsonschema
+    except ImportError as exc:  # pragma: no cover - dependency missing
+        raise ImportError("zarrconv.conventions.geo.validate needs jsonschema: pip install jsonschema") from exc
 
     schema = load_json("geo", "schemas", _SCHEMAS[key])
     return jsonschema.Draft202012Validator(schema)

@@ -53,6 +53,8 @@ __all__ = ["default_axes", "label_color", "write_image", "write_labels", "write_
 _CHUNK_BYTES = 4 * 2**20
 #: At most this many label values get an automatic colour.
 _MAX_AUTO_COLORS = 4096
+#: The omero display window is computed from the smallest level only if it is this small.
+_WINDOW_BYTES = 64 * 2**20
 _DEFAULT_COLORS = ("FF0000", "00FF00", "0000FF", "FFFF00", "FF00FF", "00FFFF", "FFFFFF")
 
 
@@ -278,7 +280,8 @@ def _write_pyramid(
     fill_value: Any,
     overwrite: bool,
 ) -> Any:
-    """Create and fill one array per level; returns the smallest level as numpy."""
+    """Create and fill one array per level; returns the smallest level (numpy for numpy
+    input, else the zarrconv Array, so that nothing is read unless needed)."""
     dims = [a.name for a in axes]
     zarr_format = group.zarr_format
     dtype = np.dtype(data.dtype)
@@ -317,17 +320,17 @@ def _write_pyramid(
                 prev_np = downsample(prev_np, f, method)
                 arr[...] = prev_np
         prev_arr = arr
-    if prev_np is not None:
-        return prev_np
-    assert prev_arr is not None
-    return np.asarray(prev_arr[...])
+    return prev_np if prev_np is not None else prev_arr
 
 
-def _omero(axes: list[Axis], smallest: np.ndarray, channels: Any, dtype: np.dtype, version: str) -> Omero | None:
+def _omero(axes: list[Axis], smallest_level: Any, channels: Any, dtype: np.dtype, version: str) -> Omero | None:
     cidx = next((i for i, a in enumerate(axes) if a.type == "channel"), None)
     if cidx is None and channels is None:
         return None
-    n = smallest.shape[cidx] if cidx is not None else 1
+    n = smallest_level.shape[cidx] if cidx is not None else 1
+    # display windows from the smallest level, if it is small enough to read in passing
+    small = math.prod(smallest_level.shape) * dtype.itemsize <= _WINDOW_BYTES
+    smallest = np.asarray(smallest_level[...]) if small else np.empty((0,) * len(axes), dtype=dtype)
     specs: list[Any] = list(channels) if channels is not None else [None] * n
     if len(specs) != n:
         raise MetadataError(f"{len(specs)} channels given for a channel axis of length {n}")
@@ -339,7 +342,7 @@ def _omero(axes: list[Axis], smallest: np.ndarray, channels: Any, dtype: np.dtyp
         hi_all = float(np.nanmax(smallest)) if smallest.size and dtype.kind == "f" else 1.0
     out = []
     for k, spec in enumerate(specs):
-        plane = np.take(smallest, k, axis=cidx) if cidx is not None else smallest
+        plane = np.take(smallest, k, axis=cidx) if cidx is not None and smallest.size else smallest
         if plane.size and dtype.kind in "iuf":
             start, end = float(np.nanmin(plane)), float(np.nanmax(plane))
         else:
@@ -362,7 +365,7 @@ def _omero(axes: list[Axis], smallest: np.ndarray, channels: Any, dtype: np.dtyp
     z = next((i for i, a in enumerate(axes) if a.type == "space" and len([b for b in axes if b.type == "space"]) == 3), None)
     rdefs = {"defaultT": 0, "model": "color" if n > 1 else "greyscale"}
     if z is not None:
-        rdefs["defaultZ"] = int(smallest.shape[z] // 2)
+        rdefs["defaultZ"] = int(smallest_level.shape[z] // 2)
     return Omero(channels=out, rdefs=rdefs, version=None if version == "0.5" else version)
 
 

@@ -1,0 +1,205 @@
+"""The installed ``zarrconv`` command, run in a subprocess on data written by peers and by zarrconv."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import struct
+import subprocess
+import termios
+
+import numpy as np
+import pytest
+import zarr
+
+from .conftest import ZARRCONV, run
+
+pytestmark = pytest.mark.usefixtures("zarrconv_bin")
+
+
+@pytest.fixture(scope="module")
+def peer_store(tmp_path_factory: pytest.TempPathFactory):
+    """A v3 hierarchy written by zarr-python: a sharded image and a chunked time series."""
+    root = tmp_path_factory.mktemp("peer") / "peer.zarr"
+    g = zarr.open_group(root, mode="w", zarr_format=3, attributes={"title": "peer"})
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 50, (128, 96), dtype="u2")
+    a = g.create_array("images/img", shape=img.shape, dtype="u2", chunks=(32, 32), shards=(64, 96))
+    a[...] = img
+    ts = np.linspace(0, 1, 40 * 30, dtype="f4").reshape(40, 30)
+    b = g.create_array("series", shape=ts.shape, dtype="f4", chunks=(10, 30), dimension_names=["time", "x"])
+    b[...] = ts
+    zarr.consolidate_metadata(root)
+    return root, img, ts
+
+
+@pytest.fixture()
+def v2_store(tmp_path):
+    """A v2 array written by zarr-python with xarray's ``_ARRAY_DIMENSIONS`` attribute."""
+    path = tmp_path / "v2.zarr"
+    data = np.arange(60 * 50, dtype="<i4").reshape(60, 50)
+    a = zarr.create_array(path, shape=data.shape, dtype="<i4", chunks=(20, 25), zarr_format=2,
+                          compressors=None, attributes={"_ARRAY_DIMENSIONS": ["y", "x"], "units": "m"})
+    a[...] = data
+    return path, data
+
+
+def test_info_reports_format_chunks_shards_sizes(peer_store):
+    root, img, _ = peer_store
+    out = run("info", root / "images" / "img").stdout
+    assert "zarr format:        3" in out
+    assert "shape:              (128, 96)" in out
+    assert "chunks:             (32, 32)" in out
+    assert "shards:             (64, 96)" in out
+    assert "sharding_indexed" not in out.split("codecs:")[0]
+    facts = json.loads(run("info", "--json", root / "images" / "img").stdout)
+    shard_files = [f for _, _, fs in os.walk(root / "images" / "img" / "c") for f in fs]
+    assert facts["stored_objects"] == len(shard_files) == 2
+    assert facts["stored_bytes"] == sum(os.path.getsize(os.path.join(d, f))
+                                        for d, _, fs in os.walk(root / "images" / "img" / "c") for f in fs)
+    assert facts["logical_bytes"] == img.nbytes
+    assert facts["compression_ratio"] == pytest.approx(img.nbytes / facts["stored_bytes"])
+    assert facts["codecs"][0].startswith("sharding_indexed(chunk_shape=(32, 32)")
+
+
+def test_info_of_a_group_lists_arrays_and_consolidation(peer_store):
+    root, _, _ = peer_store
+    facts = json.loads(run("info", root, "--json").stdout)
+    assert facts["node"] == "group" and facts["consolidated"] is True
+    assert facts["arrays"] == 2 and facts["groups"] == 1
+    assert set(facts["members"]) == {"images/img", "series"}
+    assert facts["members"]["series"]["dimension_names"] == ["time", "x"]
+    text = run("info", root).stdout
+    assert "2 arrays, 1 groups" in text and "images/img" in text
+
+
+def test_tree_shows_hierarchy_shapes_dtypes(peer_store):
+    root, _, _ = peer_store
+    lines = run("tree", root).stdout.splitlines()
+    assert lines[0] == "/"
+    assert any(line.endswith("images/") for line in lines)
+    assert any("img (128, 96) uint16 chunks=(32, 32) shards=(64, 96)" in line for line in lines)
+    assert any("series (40, 30) float32 chunks=(10, 30)" in line for line in lines)
+
+
+def test_validate_finds_corrupt_chunk_only_with_data(tmp_path, peer_store):
+    import shutil
+
+    root = tmp_path / "copy.zarr"
+    shutil.copytree(peer_store[0], root)
+    ok = run("validate", root, "--data")
+    assert "valid" in ok.stdout and "INVALID" not in ok.stdout
+    victim = root / "series" / "c" / "1" / "0"
+    victim.write_bytes(victim.read_bytes()[:-7])  # truncated zstd frame
+    assert run("validate", root).returncode == 0  # metadata alone is fine
+    bad = run("validate", root, "--data", "--json", check=1)
+    report = json.loads(bad.stdout)
+    assert report["valid"] is False and "data" in report["checks"]
+    assert [p["node"] for p in report["problems"]] == ["/series"]
+    assert "series/c/1/0" in report["problems"][0]["message"]
+
+
+def test_validate_reports_broken_metadata_and_stale_consolidation(tmp_path, peer_store):
+    import shutil
+
+    root = tmp_path / "copy.zarr"
+    shutil.copytree(peer_store[0], root)
+    (root / "series" / "zarr.json").write_text('{"zarr_format": 3, "node_type": "array"}')
+    zarr.open_group(root / "images", mode="a", use_consolidated=False).create_array("extra", shape=(4,), dtype="i1")
+    proc = run("validate", root, check=1)
+    assert "/series: [spec]" in proc.stdout and "'shape'" in proc.stdout
+    assert "'images/extra' exists but is missing from the consolidated metadata" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].startswith(f"{root}: INVALID")
+
+
+def test_convert_v2_to_v3_rechunk_reshard_read_by_peers(tmp_path, v2_store):
+    src, data = v2_store
+    dst = tmp_path / "v3.zarr"
+    run("convert", src, dst, "--zarr-format", "3", "--chunks", "10,25", "--shards", "20,50",
+        "--compressor", "zstd:3")
+    a = zarr.open_array(dst, mode="r")
+    assert a.metadata.zarr_format == 3
+    assert a.chunks == (10, 25) and a.shards == (20, 50)
+    assert a.metadata.dimension_names == ("y", "x")
+    assert dict(a.attrs) == {"units": "m"}
+    np.testing.assert_array_equal(a[...], data)
+    import tensorstore as ts
+
+    t = ts.open({"driver": "zarr3", "kvstore": {"driver": "file", "path": str(dst)}}, open=True).result()
+    np.testing.assert_array_equal(t.read().result(), data)
+
+
+def test_convert_group_v3_to_v2_read_by_zarr_python(tmp_path, peer_store):
+    root, img, ts = peer_store
+    dst = tmp_path / "v2.zarr"
+    run("convert", root, dst, "--zarr-format", "2", "--compressor", "gzip:4")
+    g = zarr.open_group(dst, mode="r", zarr_format=2)
+    np.testing.assert_array_equal(g["images/img"][...], img)
+    np.testing.assert_array_equal(g["series"][...], ts)
+    assert g["series"].attrs["_ARRAY_DIMENSIONS"] == ["time", "x"]
+    assert g["series"].metadata.compressor.codec_id == "gzip"
+    assert g.attrs["title"] == "peer"
+    assert (dst / ".zmetadata").exists()
+    again = run("convert", root, dst, check=2)
+    assert "--overwrite" in again.stderr
+
+
+def test_errors_are_one_line_and_debug_shows_traceback(tmp_path):
+    missing = tmp_path / "missing.zarr"
+    proc = run("info", missing, check=2)
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("zarrconv: error: no Zarr array or group")
+    assert str(missing) in lines[0]
+    debug = run("info", missing, "--debug", check=2)
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert "NodeNotFoundError" in debug.stderr
+    bad_opt = run("info", "s3://bucket/x.zarr", "-S", "novalue", check=2)
+    assert bad_opt.stderr.strip() == "zarrconv: error: --storage-option 'novalue' must look like KEY=VALUE"
+    bad_chunks = run("convert", tmp_path, tmp_path / "o.zarr", "--chunks", "a,b", check=2)
+    assert "--chunks 'a,b' must be comma-separated integers" in bad_chunks.stderr
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, peer_store):
+    root = peer_store[0]
+    piped = run("validate", root, "--data")
+    assert piped.stderr == ""  # no bar when stderr is not a terminal
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    try:
+        proc = subprocess.run([str(ZARRCONV), "validate", str(root), "--data"], stdout=subprocess.PIPE,
+                              stderr=slave, timeout=300)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+    tty = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "checking chunks" in tty and "6chunk [" in tty  # 6 stored chunks/shards in the peer store
+    quiet = subprocess.run([str(ZARRCONV), "validate", str(root), "--data", "--quiet"], capture_output=True)
+    assert quiet.stderr == b""
+
+
+def test_s3_round_trip_with_storage_options(v2_store, s3_server):
+    endpoint, options = s3_server
+    src, data = v2_store
+    opts = ["-S", "key=testing", "-S", "secret=testing", "-S", f"client_kwargs.endpoint_url={endpoint}"]
+    run("convert", src, "s3://cli-bucket/data.zarr", "--shards", "auto", "--quiet", *opts)
+    facts = json.loads(run("info", "s3://cli-bucket/data.zarr", "--json", *opts).stdout)
+    assert facts["shape"] == [60, 50] and facts["shards"] == [60, 50] and facts["stored_objects"] == 1
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**options)
+    assert facts["stored_bytes"] == fs.size("cli-bucket/data.zarr/c/0/0")
+    peer = zarr.open_array(fs.get_mapper("cli-bucket/data.zarr"), mode="r")
+    np.testing.assert_array_equal(peer[...], data)

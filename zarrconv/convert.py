@@ -1,0 +1,336 @@
+"""Format conversion: copy a hierarchy between Zarr v2 and v3, or migrate v2 to v3 in place.
+
+:func:`convert` re-encodes the data into a new store, translating every node's metadata
+(data types, codecs, fill values, memory order, xarray's ``_ARRAY_DIMENSIONS`` attribute
+to and from ``dimension_names``). :func:`migrate_v2_to_v3` rewrites only the metadata of
+a v2 hierarchy as v3 documents that describe the existing chunk bytes (``v2`` chunk key
+encoding, the v2 compressor and filters as v3 codecs), so no chunk is read or rewritten.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from .codecs.numcodecs_bridge import ARRAY_FILTER_IDS
+from .core.api import build_array_metadata, clear_node, node_exists
+from .core.array import Array
+from .core.consolidated import write_consolidated
+from .core.group import Group, validate_path
+from .core.nodes import consolidated_entry, doc_key, join, read_consolidated, read_node, write_docs, write_node
+from .errors import ContainsNodeError, MetadataError
+from .format.chunks import ChunkKeyEncoding
+from .format.dtypes import v3_data_type_for
+from .format.metadata import ZARRAY, ZATTRS, ZGROUP, ZMETADATA, ArrayMetadata, GroupMetadata
+from .store import StoreLike, make_store
+from .store.base import Store
+
+_DIMS = "_ARRAY_DIMENSIONS"
+_COPY_BLOCK_BYTES = 64 * 2**20
+_VLEN_IDS = {"vlen-utf8": str, "vlen-unicode": str, "vlen-bytes": bytes}
+
+
+# -- codec translation ---------------------------------------------------------------------------
+
+def _v2_codec_to_v3(conf: dict, itemsize: int) -> dict:
+    """A numcodecs config (v2 ``compressor``/filter) as the v3 codec document that decodes the same bytes."""
+    cid = conf["id"]
+    rest = {k: v for k, v in conf.items() if k != "id"}
+    if cid == "blosc":
+        shuffle = rest.get("shuffle", 1)
+        if shuffle == -1:  # numcodecs AUTOSHUFFLE
+            shuffle = 2 if itemsize == 1 else 1
+        return {"name": "blosc", "configuration": {
+            "cname": rest.get("cname", "lz4"), "clevel": rest.get("clevel", 5),
+            "shuffle": {0: "noshuffle", 1: "shuffle", 2: "bitshuffle"}[shuffle],
+            "typesize": itemsize, "blocksize": rest.get("blocksize", 0)}}
+    if cid == "zstd":
+        return {"name": "zstd", "configuration": {"level": rest.get("level", 0), "checksum": rest.get("checksum", False)}}
+    if cid == "gzip":
+        return {"name": "gzip", "configuration": {"level": rest.get("level", 5)}}
+    return {"name": f"numcodecs.{cid}", "configuration": rest}
+
+
+def _v3_codec_to_v2(doc: dict) -> dict | None:
+    """A v3 bytes->bytes or numcodecs codec document as a numcodecs config; None for checksums."""
+    name = doc["name"]
+    conf = dict(doc.get("configuration") or {})
+    if name == "crc32c":
+        return None  # a storage checksum: the re-encoded v2 chunks are not checksummed
+    if name.startswith("numcodecs."):
+        return {"id": name[len("numcodecs."):], **conf}
+    if name == "blosc":
+        return {"id": "blosc", "cname": conf.get("cname", "zstd"), "clevel": conf.get("clevel", 5),
+                "shuffle": {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[conf.get("shuffle", "shuffle")],
+                "blocksize": conf.get("blocksize", 0)}
+    if name == "zstd":
+        return {"id": "zstd", "level": conf.get("level", 0), "checksum": conf.get("checksum", False)}
+    if name == "gzip":
+        return {"id": "gzip", "level": conf.get("level", 5)}
+    raise MetadataError(f"codec {name!r} has no Zarr v2 equivalent")
+
+
+def _split_v2_filters(meta: ArrayMetadata, where: str) -> tuple[type | None, list[dict], list[dict]]:
+    """A v2 array's filters as (vlen element type, array->array filters, bytes->bytes filters), in order."""
+    vlen: type | None = None
+    before: list[dict] = []
+    after: list[dict] = []
+    for f in meta.filters or []:
+        cid = f["id"]
+        if cid in _VLEN_IDS:
+            if vlen is not None:
+                raise MetadataError(f"{where}: two variable-length filters")
+            vlen = _VLEN_IDS[cid]
+        elif vlen is None and cid in ARRAY_FILTER_IDS and not after:
+            before.append(f)
+        elif vlen is None and cid in ARRAY_FILTER_IDS:
+            raise MetadataError(
+                f"{where}: array filter {cid!r} follows a bytes filter; Zarr v3 cannot express that order"
+            )
+        else:
+            after.append(f)
+    if meta.dtype.kind == "O" and vlen is None:
+        raise MetadataError(
+            f"{where}: object array with filters {meta.filters!r} has no Zarr v3 data type "
+            "(only vlen-utf8 and vlen-bytes object arrays can be converted)"
+        )
+    return vlen, before, after
+
+
+def _is_big_endian(dtype: np.dtype) -> bool:
+    if dtype.names is not None:
+        return any(_is_big_endian(dtype.fields[n][0]) for n in dtype.names)
+    return dtype.byteorder == ">" or (dtype.byteorder == "=" and not np.little_endian)
+
+
+def v2_to_v3_metadata(meta: ArrayMetadata, where: str = "array", *, keep_chunk_keys: bool = False) -> ArrayMetadata:
+    """The v3 metadata of a v2 array.
+
+    With ``keep_chunk_keys`` the result uses the ``v2`` chunk key encoding and a codec
+    chain that decodes the existing v2 chunk bytes unchanged (for in-place migration);
+    otherwise it uses the default chunk keys (for a copy).
+    """
+    vlen, before, after = _split_v2_filters(meta, where)
+    if vlen is not None:
+        data_type = v3_data_type_for(vlen)
+    else:
+        data_type = v3_data_type_for(meta.dtype)
+    itemsize = meta.dtype.itemsize if vlen is None else 1
+    codecs: list[dict] = []
+    if meta.order == "F" and meta.ndim > 1:
+        codecs.append({"name": "transpose", "configuration": {"order": list(range(meta.ndim))[::-1]}})
+    codecs += [_v2_codec_to_v3(f, itemsize) for f in before]
+    if vlen is not None:
+        codecs.append({"name": "vlen-utf8" if vlen is str else "vlen-bytes", "configuration": {}})
+    elif meta.dtype.names is None and (meta.dtype.itemsize == 1 or meta.dtype.kind in "SV"):
+        codecs.append({"name": "bytes"})  # no byte order to declare
+    else:
+        codecs.append({"name": "bytes", "configuration": {"endian": "big" if _is_big_endian(meta.dtype) else "little"}})
+    codecs += [_v2_codec_to_v3(f, itemsize) for f in after]
+    if meta.compressor is not None:
+        codecs.append(_v2_codec_to_v3(meta.compressor, itemsize))
+    fill = meta.fill_value
+    if fill is None:
+        fill = data_type.default_fill()
+    elif vlen is None and data_type.fixed_size:
+        fill = np.asarray(fill, dtype=meta.dtype).astype(data_type.dtype)[()]
+    attrs = {k: v for k, v in meta.attributes.items() if k != _DIMS}
+    cke = meta.chunk_key_encoding if keep_chunk_keys else ChunkKeyEncoding("default", "/")
+    out = ArrayMetadata(3, meta.shape, data_type, meta.chunk_grid, cke, fill, codecs, attrs, meta.dimension_names)
+    from .codecs import build_pipeline
+
+    build_pipeline(out)  # every codec must be known before anything is written
+    return out
+
+
+def _v3_to_v2_kwargs(arr: Array, where: str) -> dict[str, Any]:
+    """Arguments of :func:`build_array_metadata` for a v2 copy of a v3 array."""
+    meta = arr.metadata
+    if not meta.chunk_grid.is_regular:
+        raise MetadataError(f"{where}: the rectilinear chunk grid has no Zarr v2 equivalent; convert to v3")
+    from .codecs import codec_from_json
+
+    inner = arr._sharding.codecs if arr._sharding is not None else meta.codecs
+    order = "C"
+    filters: list[dict] = []
+    compressors: list[dict] = []
+    dtype: Any = meta.dtype
+    for doc in inner:
+        codec = codec_from_json(doc)
+        if doc["name"] == "transpose":
+            perm = codec.get_config()["order"]
+            if perm == "F" or list(perm) == list(range(meta.ndim))[::-1]:
+                order = "F"
+        elif codec.kind == "array_array":
+            filters.append(_v3_codec_to_v2(doc))  # type: ignore[arg-type]
+        elif codec.kind == "array_bytes":
+            if doc["name"] == "vlen-utf8":
+                dtype = str
+            elif doc["name"] == "vlen-bytes":
+                dtype = np.dtype(object)
+                filters.insert(0, {"id": "vlen-bytes"})
+            elif doc["name"] != "bytes":
+                raise MetadataError(f"{where}: array->bytes codec {doc['name']!r} has no Zarr v2 equivalent")
+        else:
+            v2 = _v3_codec_to_v2(doc)
+            if v2 is not None:
+                compressors.append(v2)
+    if dtype is str:
+        filters.insert(0, {"id": "vlen-utf8"})
+        dtype = np.dtype(object)
+    *bytes_filters, compressor = compressors or [None]
+    names = meta.dimension_names
+    return {
+        "shape": meta.shape, "dtype": dtype, "chunks": arr.chunks, "order": order,
+        "fill_value": meta.fill_value, "filters": (filters + bytes_filters) or None,
+        "compressors": compressor, "attributes": dict(meta.attributes),
+        "dimension_names": names if names is not None and all(isinstance(n, str) for n in names) else None,
+    }
+
+
+# -- copying -------------------------------------------------------------------------------------
+
+def _blocks(arr: Array) -> list[tuple[slice, ...]]:
+    """Regions of ``arr`` aligned to its stored chunks (or shards), each up to about 64 MiB."""
+    grid = arr.metadata.chunk_grid
+    bounds = [grid.offsets(arr.shape, d) for d in range(arr.ndim)]
+    itemsize = max(arr.dtype.itemsize, 8)
+    steps = [1] * arr.ndim
+    for d in reversed(range(arr.ndim)):
+        while steps[d] < len(bounds[d]) - 1:
+            size = itemsize * math.prod(
+                int(bounds[k][min(steps[k], len(bounds[k]) - 1)] - bounds[k][0]) for k in range(arr.ndim))
+            if size * 2 > _COPY_BLOCK_BYTES:
+                break
+            steps[d] *= 2
+    per_dim = []
+    for b, s in zip(bounds, steps):
+        cuts = [int(x) for x in b[::s]]
+        if cuts[-1] != int(b[-1]):
+            cuts.append(int(b[-1]))
+        per_dim.append([slice(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo])
+    return [tuple(r) for r in itertools.product(*per_dim)]
+
+
+def _copy_data(src: Array, dst: Array) -> None:
+    if src.size == 0:
+        return
+    for region in _blocks(dst):
+        dst[region] = src[region]
+
+
+def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str | None = None,
+            overwrite: bool = False, consolidated: bool = True, storage_options: dict | None = None,
+            dst_storage_options: dict | None = None) -> Array | Group:
+    """Copy the array or group hierarchy at ``path`` of ``src`` into ``dst`` as Zarr ``zarr_format``.
+
+    Data are re-encoded; metadata are translated: v2 dtypes to v3 data types (``|O`` with
+    ``vlen-utf8`` to ``string``, ``<M8[ns]`` to ``numpy.datetime64``, ``<U10`` to
+    ``fixed_length_utf32``...), the v2 compressor and filters to v3 codecs, ``order="F"``
+    to a transpose codec, ``_ARRAY_DIMENSIONS`` to ``dimension_names`` (and back). v3 to v2
+    refuses what v2 cannot express (rectilinear chunk grids, unknown array->bytes codecs);
+    sharded arrays become arrays chunked like their inner chunks; crc32c checksums are
+    dropped. A same-format conversion copies the metadata unchanged. The destination group
+    gets consolidated metadata unless ``consolidated=False``. Returns the new node.
+    """
+    if zarr_format not in (2, 3):
+        raise ValueError(f"zarr_format {zarr_format!r} must be 2 or 3")
+    from .core.api import open as open_node
+
+    src_node = open_node(src, path, mode="r", storage_options=storage_options, consolidated=False)
+    st = make_store(dst, mode="w" if overwrite else "a", storage_options=dst_storage_options)
+    root = validate_path(path or "")
+    if node_exists(st, root):
+        if not overwrite:
+            raise ContainsNodeError(f"{st.describe(root or 'zarr.json')}: the destination already holds a node; "
+                                    "pass overwrite=True to replace it")
+        clear_node(st, root)
+    if isinstance(src_node, Array):
+        return _convert_array(src_node, st, root, zarr_format)
+    nodes = {"": src_node, **src_node.members(max_depth=None)}
+    plans: dict[str, ArrayMetadata | GroupMetadata] = {}
+    for rel, node in nodes.items():  # translate everything before writing anything
+        if isinstance(node, Group):
+            plans[rel] = GroupMetadata(zarr_format, dict(node.attrs))
+        else:
+            plans[rel] = _translated(node, zarr_format)
+    if root:
+        from .core.api import _parents
+
+        _parents(st, root, zarr_format)
+    for rel in sorted(plans, key=lambda r: (r.count("/"), r) if r else (-1, r)):
+        write_docs(st, join(root, rel), plans[rel])
+    for rel, node in nodes.items():
+        if isinstance(node, Array):
+            _copy_data(node, Array(st, join(root, rel), plans[rel]))  # type: ignore[arg-type]
+    group_meta = plans[""]
+    if consolidated:
+        entries = {rel: consolidated_entry(m) for rel, m in plans.items() if rel}
+        write_consolidated(st, root, group_meta, entries)  # type: ignore[arg-type]
+        return Group(st, root, read_node(st, root), entries)
+    return Group(st, root, group_meta)  # type: ignore[arg-type]
+
+
+def _translated(arr: Array, zarr_format: int) -> ArrayMetadata:
+    where = arr.store.describe(arr.path) if arr.path else arr.store.url
+    if arr.zarr_format == zarr_format:
+        return arr.metadata
+    if zarr_format == 3:
+        return v2_to_v3_metadata(arr.metadata, where)
+    return build_array_metadata(zarr_format=2, **_v3_to_v2_kwargs(arr, where))
+
+
+def _convert_array(src: Array, st: Store, path: str, zarr_format: int) -> Array:
+    meta = _translated(src, zarr_format)
+    write_node(st, path, meta)
+    out = Array(st, path, meta)
+    _copy_data(src, out)
+    return out
+
+
+# -- in-place migration --------------------------------------------------------------------------
+
+def migrate_v2_to_v3(store: StoreLike, path: str | None = None, *, storage_options: dict | None = None) -> Group | Array:
+    """Rewrite the v2 hierarchy (or array) at ``path`` as Zarr v3, in place, keeping every chunk.
+
+    Each ``.zarray`` becomes a ``zarr.json`` with the ``v2`` chunk key encoding (same
+    separator) and codecs that decode the stored bytes (``order="F"`` as a transpose,
+    the filters and compressor as v3 / ``numcodecs.*`` codecs, vlen filters as the
+    ``vlen-utf8`` / ``vlen-bytes`` serializers); ``.zgroup`` + ``.zattrs`` become group
+    ``zarr.json``; ``_ARRAY_DIMENSIONS`` becomes ``dimension_names``; ``.zmetadata``
+    becomes inline consolidated metadata. Everything is translated before anything is
+    written, and the v2 documents are deleted only after every ``zarr.json`` is written.
+    """
+    st = make_store(store, mode="r+", storage_options=storage_options)
+    root = validate_path(path or "")
+    meta = read_node(st, root, zarr_format=2)
+    nodes: dict[str, ArrayMetadata | GroupMetadata] = {"": meta}
+    had_consolidated = False
+    if isinstance(meta, GroupMetadata):
+        had_consolidated = read_consolidated(st, root, meta) is not None
+        group = Group(st, root, meta)
+        for rel, node in group.members(max_depth=None).items():
+            if node.zarr_format != 2:
+                raise MetadataError(f"{st.describe(join(root, rel))} is already Zarr v3; migrate only v2 hierarchies")
+            nodes[rel] = node.metadata
+    plans: dict[str, ArrayMetadata | GroupMetadata] = {}
+    for rel, m in nodes.items():
+        where = st.describe(join(root, rel) or ZARRAY)
+        if isinstance(m, ArrayMetadata):
+            plans[rel] = v2_to_v3_metadata(m, where, keep_chunk_keys=True)
+        else:
+            plans[rel] = GroupMetadata(3, dict(m.attributes))
+    for rel, m in plans.items():
+        write_docs(st, join(root, rel), m)
+    if had_consolidated:
+        write_consolidated(st, root, plans[""], {rel: consolidated_entry(m) for rel, m in plans.items() if rel})
+    st.delete_many([doc_key(join(root, rel), n) for rel in nodes for n in (ZARRAY, ZGROUP, ZATTRS, ZMETADATA)])
+    from .core.api import open as open_node
+
+    return open_node(st, root, mode="r+")
+
+
+__all__ = ["convert", "migrate_v2_to_v3", "v2_to_v3_metadata"]
