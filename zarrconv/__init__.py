@@ -10,9 +10,9 @@ The public API::
 from __future__ import annotations
 
 from . import config
-from .core import Array, Group, consolidate_metadata, create_array, create_group, open, open_array, open_group  # noqa: A004
 from .check import check
 from .convert import convert, migrate_v2_to_v3
+from .core import Array, Group, consolidate_metadata, create_array, create_group, open, open_array, open_group  # noqa: A004
 from .errors import (
     ChecksumError,
     ChunkAlignmentError,

@@ -860,9 +860,9 @@ def cmd_geo_info(args: argparse.Namespace) -> int:
             unit = f" {f['units']}" if f["units"] else ""
             print(f"  resolution:  {f['resolution'][0]:g} x {f['resolution'][1]:g}{unit}")
         if f["bounds"]:
-            print("  bounds:      " + ", ".join(f"{b:.6g}" for b in f["bounds"]) + "  (xmin, ymin, xmax, ymax)")
+            print("  bounds:      " + ", ".join(f"{b:.10g}" for b in f["bounds"]) + "  (xmin, ymin, xmax, ymax)")
         if f["transform"]:
-            print("  transform:   " + ", ".join(f"{t:.6g}" for t in f["transform"]) + "  (a, b, c, d, e, f)")
+            print("  transform:   " + ", ".join(f"{t:.10g}" for t in f["transform"]) + "  (a, b, c, d, e, f)")
         print("  size:        " + ", ".join(f"{k}={v}" for k, v in f["sizes"].items()))
     return EXIT_OK
 

@@ -26,7 +26,6 @@ from .format.chunks import ChunkKeyEncoding
 from .format.dtypes import v3_data_type_for
 from .format.metadata import ZARRAY, ZATTRS, ZGROUP, ZMETADATA, ArrayMetadata, GroupMetadata
 from .store import StoreLike, make_store
-from .store.base import Store
 
 _DIMS = "_ARRAY_DIMENSIONS"
 _COPY_BLOCK_BYTES = 64 * 2**20
@@ -66,8 +65,8 @@ def _v3_codec_to_v2(doc: dict) -> dict | None:
         return {"id": "blosc", "cname": conf.get("cname", "zstd"), "clevel": conf.get("clevel", 5),
                 "shuffle": {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[conf.get("shuffle", "shuffle")],
                 "blocksize": conf.get("blocksize", 0)}
-    if name == "zstd":
-        return {"id": "zstd", "level": conf.get("level", 0), "checksum": conf.get("checksum", False)}
+    if name == "zstd":  # "checksum" only when set: tensorstore refuses unknown members
+        return {"id": "zstd", "level": conf.get("level", 0), **({"checksum": True} if conf.get("checksum") else {})}
     if name == "gzip":
         return {"id": "gzip", "level": conf.get("level", 5)}
     raise MetadataError(f"codec {name!r} has no Zarr v2 equivalent")
@@ -241,6 +240,15 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     from .core.api import open as open_node
 
     src_node = open_node(src, path, mode="r", storage_options=storage_options, consolidated=False)
+    nodes: dict[str, Array | Group] = {"": src_node}
+    if isinstance(src_node, Group):
+        nodes.update(src_node.members(max_depth=None))
+    plans: dict[str, ArrayMetadata | GroupMetadata] = {}
+    for rel, node in nodes.items():  # translate everything before touching the destination
+        if isinstance(node, Group):
+            plans[rel] = GroupMetadata(zarr_format, dict(node.attrs))
+        else:
+            plans[rel] = _translated(node, zarr_format)
     st = make_store(dst, mode="w" if overwrite else "a", storage_options=dst_storage_options)
     root = validate_path(path or "")
     if node_exists(st, root):
@@ -249,14 +257,10 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
                                     "pass overwrite=True to replace it")
         clear_node(st, root)
     if isinstance(src_node, Array):
-        return _convert_array(src_node, st, root, zarr_format)
-    nodes = {"": src_node, **src_node.members(max_depth=None)}
-    plans: dict[str, ArrayMetadata | GroupMetadata] = {}
-    for rel, node in nodes.items():  # translate everything before writing anything
-        if isinstance(node, Group):
-            plans[rel] = GroupMetadata(zarr_format, dict(node.attrs))
-        else:
-            plans[rel] = _translated(node, zarr_format)
+        write_node(st, root, plans[""])
+        out = Array(st, root, plans[""])  # type: ignore[arg-type]
+        _copy_data(src_node, out)
+        return out
     if root:
         from .core.api import _parents
 
@@ -281,14 +285,6 @@ def _translated(arr: Array, zarr_format: int) -> ArrayMetadata:
     if zarr_format == 3:
         return v2_to_v3_metadata(arr.metadata, where)
     return build_array_metadata(zarr_format=2, **_v3_to_v2_kwargs(arr, where))
-
-
-def _convert_array(src: Array, st: Store, path: str, zarr_format: int) -> Array:
-    meta = _translated(src, zarr_format)
-    write_node(st, path, meta)
-    out = Array(st, path, meta)
-    _copy_data(src, out)
-    return out
 
 
 # -- in-place migration --------------------------------------------------------------------------

@@ -128,6 +128,14 @@ def test_reassign_replaces_previous_encodings():
     assert geo.crs(twice).to_epsg() == 32634
 
 
+def test_assign_crs_twice_is_idempotent():
+    once = geo.assign_crs(utm_dataset(), "EPSG:32633")
+    twice = geo.assign_crs(once, "EPSG:32633")
+    xr.testing.assert_identical(once, twice)
+    da = geo.assign_crs(once["t"], "EPSG:32633")
+    assert da.attrs == once["t"].attrs
+
+
 def test_assign_crs_keeps_other_conventions():
     ds = utm_dataset()
     other = {"uuid": "00000000-0000-4000-8000-000000000000", "name": "other"}
@@ -305,3 +313,17 @@ def test_registration_uuid_is_identity():
     _registry.add_registration(attrs, "proj")
     assert [c["uuid"] for c in attrs["zarr_conventions"]] == [MULTISCALES_UUID, PROJ_UUID]
     assert _registry.declared_conventions({"zarr_conventions": "proj"}) == set()
+
+
+def test_dataset_reads_array_level_conventions():
+    """GDAL >= 3.13 writes proj:/spatial: on the array only; a Dataset finds them on its variables."""
+    t = geo.assign_crs(xr.DataArray(np.zeros((4, 5)), dims=("y", "x"), name="t"), "EPSG:32633", transform=UTM)
+    ds = t.drop_vars(["x", "y", "spatial_ref"]).to_dataset()
+    ds["t"].attrs.pop("grid_mapping")
+    assert ds.attrs == {} and "proj:wkt2" in ds["t"].attrs
+    assert geo.crs(ds).to_epsg() == 32633
+    assert geo.transform(ds) == UTM
+    other = ds["t"].copy()
+    other.attrs = {**other.attrs, "proj:wkt2": pyproj.CRS(4326).to_wkt(), "proj:code": "EPSG:4326"}
+    with pytest.raises(MetadataError, match="different proj: CRSs"):
+        geo.crs(ds.assign(u=other))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import zarrconv as zc
 import zarrconv.conventions.geo as geo
 from zarrconv.conventions import cf, units
 
@@ -19,6 +20,7 @@ rasterio = pytest.importorskip("rasterio")
 rioxarray = pytest.importorskip("rioxarray")
 
 pytestmark = [
+    pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning"),
     pytest.mark.filterwarnings("ignore:Consolidated metadata is currently not part:UserWarning"),
     pytest.mark.filterwarnings("ignore::UserWarning:zarr"),
     pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning"),
@@ -60,9 +62,9 @@ def test_utm_temperature_walkthrough(tmp_path):
     ds["temperature_k"] = units.convert(ds["temperature"], "K")
     assert ds["temperature_k"].attrs["units"] == "K"
 
-    # 4. Write to Zarr v3 (zc.to_zarr once it lands; xarray's zarr writer meanwhile).
+    # 4. Write to Zarr v3 with zarrconv.
     path = tmp_path / "temperature.zarr"
-    ds.to_zarr(path, zarr_format=3, consolidated=True, mode="w")
+    zc.to_zarr(ds, path, zarr_format=3)
 
     # 5. GDAL sees a 3-band (time) raster with the CRS and geotransform we wrote.
     with rasterio.open(f'ZARR:"{path}":/temperature') as src:
@@ -91,7 +93,7 @@ def test_utm_temperature_walkthrough(tmp_path):
     tree = geo.build_multiscales(opened.drop_vars(["x_bounds", "y_bounds"]), levels=3)
     assert [tree[k]["temperature"].shape for k in "012"] == [(3, 120, 160), (3, 60, 80), (3, 30, 40)]
     pyramid = tmp_path / "temperature_pyramid.zarr"
-    tree.to_zarr(pyramid, zarr_format=3, consolidated=True, mode="w")
+    zc.to_zarr(tree, pyramid, zarr_format=3)
     with rasterio.open(f'ZARR:"{pyramid}":/2/temperature') as src:
         assert tuple(src.transform)[:6] == (400.0, 0.0, 500000.0, 0.0, -400.0, 4990000.0)
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import zarrconv as zc
 import zarrconv.conventions.geo as geo
 from zarrconv.conventions.geo import PROJ_UUID, SPATIAL_UUID
 
@@ -19,6 +20,8 @@ pyproj = pytest.importorskip("pyproj")
 zarr = pytest.importorskip("zarr")
 
 pytestmark = [
+    pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:Failed to open Zarr store with consolidated metadata:RuntimeWarning"),
     pytest.mark.filterwarnings("ignore:Consolidated metadata is currently not part:UserWarning"),
     pytest.mark.filterwarnings("ignore::zarr.errors.ZarrUserWarning"),
     pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning"),
@@ -26,15 +29,15 @@ pytestmark = [
 
 
 # --- writers and readers under test --------------------------------------------------------
-# Add zarrconv's own writer/engine here once zc.to_zarr / engine="zarrconv" exist:
-#   WRITERS["zarrconv"] = lambda obj, path, zarr_format: zc.to_zarr(obj, path, zarr_format=zarr_format)
-#   ENGINES.append("zarrconv")
 def _write_xarray_zarr(obj: xr.Dataset, path: pathlib.Path, zarr_format: int) -> None:
     obj.to_zarr(path, zarr_format=zarr_format, consolidated=True, mode="w")
 
 
-WRITERS = {"xarray-zarr": _write_xarray_zarr}
-ENGINES = ["zarr"]
+WRITERS = {
+    "xarray-zarr": _write_xarray_zarr,
+    "zarrconv": lambda obj, path, zarr_format: zc.to_zarr(obj, path, zarr_format=zarr_format, mode="w"),
+}
+ENGINES = ["zarr", "zarrconv"]
 
 
 @pytest.fixture(params=sorted(WRITERS))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import zarrconv as zc
 import zarrconv.conventions.geo as geo
 from zarrconv.conventions.geo import MULTISCALES_UUID, PROJ_UUID, SPATIAL_UUID
 from zarrconv.errors import MetadataError
@@ -20,15 +21,25 @@ pytestmark = [
 ]
 
 
-# Add zarrconv's writer/engine here once zc.to_zarr / engine="zarrconv" handle DataTrees:
-#   WRITERS["zarrconv"] = lambda tree, path, zarr_format: zc.to_zarr(tree, path, zarr_format=zarr_format)
-#   ENGINES.append("zarrconv")
 def _write_xarray_zarr(tree: xr.DataTree, path: pathlib.Path, zarr_format: int) -> None:
     tree.to_zarr(path, zarr_format=zarr_format, consolidated=True, mode="w")
 
 
-WRITERS = {"xarray-zarr": _write_xarray_zarr}
-ENGINES = ["zarr"]
+WRITERS = {
+    "xarray-zarr": _write_xarray_zarr,
+    "zarrconv": lambda tree, path, zarr_format: zc.to_zarr(tree, path, zarr_format=zarr_format, mode="w"),
+}
+ENGINES = [
+    "zarr",
+    pytest.param(
+        "zarrconv",
+        marks=pytest.mark.xfail(
+            reason="zarrconv backend takes the zarr-conventions 'multiscales' object for OME-NGFF 0.4 metadata",
+            raises=Exception,
+            strict=False,
+        ),
+    ),
+]
 
 
 @pytest.fixture(params=sorted(WRITERS))
@@ -74,6 +85,8 @@ def test_pyramid_structure_and_layout():
     assert root["spatial:dimensions"] == ["y", "x"]
     assert root["spatial:bbox"] == [500000.0, 4999600.0, 500600.0, 5000000.0]
     assert root["title"] == "synthetic"
+    assert geo.bounds(tree) == (500000.0, 4999600.0, 500600.0, 5000000.0)
+    assert geo.crs(tree).to_epsg() == 32633 and geo.transform(tree) is None
     layout = root["multiscales"]["layout"]
     assert root["multiscales"]["resampling_method"] == "average"
     assert [item["asset"] for item in layout] == ["0", "1", "2"]
@@ -214,7 +227,7 @@ def test_4000x4000_float32_pyramid_with_dask_never_loads_the_whole_array(tmp_pat
 
     path = tmp_path / "big.zarr"
     with MaxResult(), dask.config.set(scheduler="threads", num_workers=2):
-        tree.to_zarr(path, zarr_format=3, consolidated=True, mode="w")
+        zc.to_zarr(tree, path, zarr_format=3)
     whole = n * n * 4
     assert 0 < largest[0] <= chunk * chunk * 8 < whole / 4
 

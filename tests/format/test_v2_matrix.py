@@ -214,3 +214,16 @@ def test_bad_v2_documents_raise_clear_errors(tmp_path) -> None:
         with pytest.raises(zc.MetadataError, match=needle) as info:
             zc.open_array(tmp_path / "a.zarr")[:]
         assert "a.zarr" in str(info.value) or field == "compressor"
+
+
+@pytest.mark.parametrize("compressor", ["zstd", "blosc", numcodecs.GZip(level=1), numcodecs.Zlib(), numcodecs.BZ2()],
+                         ids=["zstd", "blosc", "gzip", "zlib", "bz2"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_tensorstore_reads_zarrconv_v2(tmp_path, compressor, order) -> None:
+    ts = pytest.importorskip("tensorstore")
+    data = _data(">i4")
+    a = zc.create_array(tmp_path / "t.zarr", shape=SHAPE, chunks=CHUNKS, dtype=">i4", zarr_format=2,
+                        compressors=compressor, order=order, chunk_key_encoding="/")
+    a[:] = data
+    spec = {"driver": "zarr", "kvstore": {"driver": "file", "path": str(tmp_path / "t.zarr")}}
+    np.testing.assert_array_equal(ts.open(spec, read=True).result().read().result(), data)

@@ -79,8 +79,11 @@ def write_seeds(directory: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--seeds":
-        write_seeds(sys.argv[2])
-        sys.exit(0)
+    # usage: atheris_harness.py [libFuzzer options] CORPUS_DIR  (an empty corpus is seeded first)
+    import os
+
+    corpus = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if corpus and not (os.path.isdir(corpus[0]) and os.listdir(corpus[0])):
+        write_seeds(corpus[0])
     atheris.Setup(sys.argv, one_input)
     atheris.Fuzz()

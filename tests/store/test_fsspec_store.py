@@ -17,7 +17,7 @@ import zarrconv as zc
 from zarrconv.store import make_store
 from zarrconv.store.fsspec_store import FsspecStore
 from zarrconv.store.retry import is_transient
-from zarrconv.store.wrappers import FaultInjectingFileSystem
+from zarrconv.store.wrappers import FaultInjectingFileSystem, RecordingStore
 
 
 @pytest.fixture
@@ -100,6 +100,25 @@ def test_latency_hiding_runs_requests_concurrently(mem_url):
         np.testing.assert_array_equal(arr[:], x)
     assert fs.requests - before == 100
     assert fs.max_in_flight == 16  # bounded, and the whole batch was issued at once
+
+
+def test_one_read_is_one_batch(mem_url):
+    """The core hands all keys of a read to one get_many call; a sharded read makes two (indexes, then
+    the inner chunks as byte ranges)."""
+    x = _data((40, 40), "i2")
+    zc.create_array(mem_url, shape=x.shape, chunks=(4, 4), dtype=x.dtype)[:] = x
+    rec = RecordingStore(make_store(mem_url))
+    arr = zc.open_array(rec)
+    rec.clear()
+    np.testing.assert_array_equal(arr[:], x)
+    assert rec.batched == [True] and len(rec.read_calls[0]) == 100
+    zc.create_array(mem_url, "s", shape=x.shape, chunks=(4, 4), shards=(20, 20), dtype=x.dtype)[:] = x
+    arr = zc.open_array(rec, "s")
+    rec.clear()
+    np.testing.assert_array_equal(arr[2:30, 5:35], x[2:30, 5:35])
+    assert rec.batched == [True, True]
+    assert [len(c) for c in rec.read_calls] == [4, 8 * 8]
+    assert all(rng is not None and rng[0] < 0 for _, rng in rec.read_calls[0])  # the shard indexes (suffixes)
 
 
 def test_transient_faults_are_retried_reads_and_writes(mem_url):

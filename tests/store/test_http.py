@@ -82,12 +82,3 @@ def test_http_store_byte_ranges_from_a_server_that_ignores_range(served):
     assert store.get_many([("blob", (2, 5)), ("blob", (-3, None)), ("blob", None), ("none", None)]) == [
         b"234", b"789", b"0123456789", None]
 
-
-def test_remote_zip_over_http(served):
-    url, local = served
-    x = np.arange(50, dtype="f4").reshape(5, 10)
-    with zc.store.zip.ZipStore(local / "d.zip", mode="w") as st:
-        zc.create_array(st, "a", shape=x.shape, chunks=(2, 5), dtype=x.dtype)[:] = x
-    a = zc.open_array(f"{url}/d.zip", "a")
-    np.testing.assert_array_equal(a[:], x)
-    np.testing.assert_array_equal(zc.open_array(f"zip://::{url}/d.zip", "a")[:], x)

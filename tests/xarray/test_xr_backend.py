@@ -197,3 +197,26 @@ def test_missing_dimension_names_is_a_clear_error(tmp_path):
 def test_missing_store_is_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         xr.open_dataset(tmp_path / "nothing.zarr", engine="zarrconv")
+
+
+def test_ome_image_group_opens_as_levels_with_coordinates(tmp_path):
+    ome = pytest.importorskip("zarrconv.conventions.ome")
+    if not hasattr(ome, "image_datasets"):
+        pytest.skip("the OME convention module has no image_datasets hook yet")
+    path = tmp_path / "img.ome.zarr"
+    axes = [{"name": "y", "type": "space", "unit": "micrometer"}, {"name": "x", "type": "space", "unit": "micrometer"}]
+    datasets = [{"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": [0.5 * 2**i] * 2}]}
+                for i in range(2)]
+    g = zc.create_group(path, attributes={"ome": {"version": "0.5", "multiscales": [{"axes": axes,
+                                                                                       "datasets": datasets}]}})
+    full = np.arange(64, dtype="u2").reshape(8, 8)
+    for i, level in enumerate((full, full[::2, ::2])):
+        a = g.create_array(str(i), shape=level.shape, dtype="u2", chunks=(4, 4), dimension_names=["y", "x"])
+        a[...] = level
+    dt = xr.open_datatree(path, engine="zarrconv")
+    assert set(dt.children) == {"0", "1"}
+    assert not dt.ds.data_vars  # the level arrays are children, not variables of the image group
+    np.testing.assert_array_equal(dt["1"]["image"].values, full[::2, ::2])
+    np.testing.assert_allclose(dt["0"]["y"].values, np.arange(8) * 0.5)
+    np.testing.assert_allclose(dt["1"]["x"].values, np.arange(4) * 1.0)
+    assert dt["0"]["x"].attrs["units"] == "micrometer"

@@ -294,3 +294,19 @@ def test_bad_names_and_types(tmp_path):
     named = xr.DataArray(np.arange(3), dims="x", name="arr")
     zc.to_zarr(named, tmp_path / "da.zarr")
     np.testing.assert_array_equal(xr.open_dataset(tmp_path / "da.zarr", engine="zarrconv")["arr"].values, [0, 1, 2])
+
+
+def test_failed_write_leaves_no_metadata(tmp_path):
+    def explode(block: np.ndarray) -> np.ndarray:
+        if block.size > 1 and block.flat[0] >= 8:
+            raise RuntimeError("source failed")
+        return block
+
+    arr = da.arange(16.0, chunks=4).map_blocks(explode)
+    ds = xr.Dataset({"v": (("x",), arr)})
+    path = tmp_path / "failed.zarr"
+    with pytest.raises(RuntimeError, match="source failed"):
+        zc.to_zarr(ds, path)
+    # metadata is written last: nothing claims to be a complete dataset
+    assert not (path / "v" / "zarr.json").exists()
+    assert not (path / "zarr.json").exists()

@@ -90,7 +90,8 @@ def _v3_to_numcodecs(doc: dict) -> dict:
                 "shuffle": {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[conf.get("shuffle", "shuffle")],
                 "blocksize": conf.get("blocksize", 0)}
     if name == "zstd":
-        return {"id": "zstd", "level": conf.get("level", 0), "checksum": conf.get("checksum", False)}
+        # "checksum" only when set, as zarr-python writes it (tensorstore refuses unknown members)
+        return {"id": "zstd", "level": conf.get("level", 0), **({"checksum": True} if conf.get("checksum") else {})}
     if name == "gzip":
         return {"id": "gzip", "level": conf.get("level", 5)}
     if name == "crc32c":

@@ -101,7 +101,7 @@ def build_array_metadata(
         np_dtype = _v2_dtype(dtype)
         filt = normalize_codecs(filters, zarr_format=2)
         if np_dtype.kind == "O" and not any(f["id"].startswith("vlen") for f in filt):
-            filt = [{"id": "vlen-utf8"}, *filt]
+            filt = [{"id": "vlen-bytes" if _is_vlen_bytes(dtype) else "vlen-utf8"}, *filt]
         data_type = V2_TYPES(np_dtype, filt)
         comp = normalize_codecs(compressors, zarr_format=2, itemsize=np_dtype.itemsize)
         if len(comp) > 1:
@@ -186,8 +186,13 @@ def _coerce_fill(value: Any, data_type: Any) -> Any:
         raise MetadataError(f"fill_value {value!r} is not valid for data type {data_type.name}: {e}") from None
 
 
+def _is_vlen_bytes(dtype: Any) -> bool:
+    return dtype is bytes or (isinstance(dtype, str) and dtype in ("bytes", "variable_length_bytes")) or (
+        isinstance(dtype, np.dtype) and dtype.kind == "O" and (dtype.metadata or {}).get("vlen") is bytes)
+
+
 def _v2_dtype(dtype: Any) -> np.dtype:
-    if dtype is str or dtype == "str" or dtype == "string":
+    if dtype is str or (isinstance(dtype, str) and dtype in ("str", "string")) or _is_vlen_bytes(dtype):
         return np.dtype("O")
     d = np.dtype(dtype)
     return np.dtype("O") if d.kind == "T" else d
@@ -258,13 +263,15 @@ def create_array(store: StoreLike, path: str | None = None, *, shape: Any, dtype
                  shards: Any = None, fill_value: Any = None, compressors: Any = "auto", filters: Any = None,
                  serializer: Any = None, dimension_names: Any = None, attributes: dict | None = None,
                  order: str = "C", zarr_format: int = 3, overwrite: bool = False, write_empty_chunks: bool = False,
-                 chunk_key_encoding: Any = None, storage_options: dict | None = None) -> Array:
+                 chunk_key_encoding: Any = None, storage_options: dict | None = None,
+                 synchronizer: Any = None) -> Array:
     """Create an array.
 
     ``chunks=None`` picks chunks of about 1-8 MiB; ``shards`` (v3) groups chunks into shard
     objects; ``compressors="auto"`` is zstd; ``compressors`` also takes names, v3 codec
     documents, numcodecs codecs or a list; ``order="F"`` adds a transpose codec (v3) or sets
     the v2 order. Chunks equal to the fill value are not stored unless ``write_empty_chunks``.
+    ``synchronizer`` is a lock (any context manager) held around each write of the array.
     """
     st = make_store(store, mode="w" if overwrite else "a", storage_options=storage_options)
     path = validate_path(path or "")
@@ -279,21 +286,23 @@ def create_array(store: StoreLike, path: str | None = None, *, shape: Any, dtype
     if path:
         _parents(st, path, zarr_format)
     write_node(st, path, meta)
-    return Array(st, path, meta, write_empty_chunks=write_empty_chunks)
+    return Array(st, path, meta, write_empty_chunks=write_empty_chunks, synchronizer=synchronizer)
 
 
 def open_array(store: StoreLike, path: str | None = None, mode: str = "r", *, zarr_format: int | None = None,
-               storage_options: dict | None = None, write_empty_chunks: bool = False, **create_kwargs: Any) -> Array:
+               storage_options: dict | None = None, write_empty_chunks: bool = False, synchronizer: Any = None,
+               **create_kwargs: Any) -> Array:
     """Open an existing array (modes ``r``, ``r+``, ``a``); ``w``/``w-`` create one from ``create_kwargs``."""
     _check_mode(mode)
     st = make_store(store, mode=mode, storage_options=storage_options)
     path = validate_path(path or "")
     if mode in ("w", "w-") or (mode == "a" and create_kwargs and not node_exists(st, path)):
-        return create_array(st, path, overwrite=mode == "w", write_empty_chunks=write_empty_chunks, **create_kwargs)
+        return create_array(st, path, overwrite=mode == "w", write_empty_chunks=write_empty_chunks,
+                            synchronizer=synchronizer, **create_kwargs)
     meta = parse_docs(st, path, fetch_docs(st, [path], zarr_format)[0])
     if not isinstance(meta, ArrayMetadata):
         raise ContainsNodeError(f"{path or '/'!r} in {st.url} is a group, not an array")
-    return Array(st, path, meta, write_empty_chunks=write_empty_chunks)
+    return Array(st, path, meta, write_empty_chunks=write_empty_chunks, synchronizer=synchronizer)
 
 
 def open(store: StoreLike, path: str | None = None, mode: str = "r", *, zarr_format: int | None = None,  # noqa: A001

@@ -23,11 +23,15 @@ class Array:
     """A Zarr array (v2 or v3). Create or open one with :func:`zarrconv.create_array` / :func:`zarrconv.open_array`."""
 
     def __init__(self, store: Store, path: str, metadata: ArrayMetadata, *, write_empty_chunks: bool = False,
-                 on_metadata_change: Any = None) -> None:
+                 on_metadata_change: Any = None, synchronizer: Any = None) -> None:
         self.store = store
         self.path = path
         self.metadata = metadata
         self.write_empty_chunks = write_empty_chunks
+        #: a user lock (any context manager: threading/multiprocessing/dask/file lock) held around
+        #: every data or metadata write of this array, for stores whose own lock does not reach
+        #: all writers (remote stores written from several machines)
+        self.synchronizer = synchronizer
         self._on_metadata_change = on_metadata_change
         self._prefix = f"{path}/" if path else ""
         self._setup()
@@ -57,11 +61,11 @@ class Array:
 
     def __getstate__(self) -> dict:
         return {"store": self.store, "path": self.path, "metadata": self.metadata,
-                "write_empty_chunks": self.write_empty_chunks}
+                "write_empty_chunks": self.write_empty_chunks, "synchronizer": self.synchronizer}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["store"], state["path"], state["metadata"],  # type: ignore[misc]
-                      write_empty_chunks=state["write_empty_chunks"])
+                      write_empty_chunks=state["write_empty_chunks"], synchronizer=state.get("synchronizer"))
 
     # -- description ----------------------------------------------------------------------------
     @property
@@ -231,7 +235,11 @@ class Array:
 
     def _update_metadata(self, meta: ArrayMetadata) -> None:
         self._check_writable()
-        write_node(self.store, self.path, meta)
+        if self.synchronizer is not None:
+            with self.synchronizer:
+                write_node(self.store, self.path, meta)
+        else:
+            write_node(self.store, self.path, meta)
         self.metadata = meta
         self._setup()
         if self._on_metadata_change is not None:
@@ -283,7 +291,11 @@ class Array:
             ) from None
         if pointwise:
             arr = arr.reshape(-1)
-        io.write(self, plan, arr, pointwise)
+        if self.synchronizer is not None:
+            with self.synchronizer:
+                io.write(self, plan, arr, pointwise)
+        else:
+            io.write(self, plan, arr, pointwise)
 
     def __setitem__(self, selection: Any, value: Any) -> None:
         plan, pointwise, bshape = self._plan(selection)

@@ -52,7 +52,8 @@ def consolidate_metadata(store: Any, path: str = "", *, storage_options: dict | 
 def write_consolidated(store: Store, path: str, meta: GroupMetadata, entries: dict[str, dict[str, Any]]) -> None:
     """Write a group's consolidated metadata from node documents by relative path."""
     if meta.zarr_format == 3:
-        meta.consolidated = {rel: docs[ZARR_JSON] for rel, docs in sorted(entries.items())}
+        # v2 nodes inside a v3 hierarchy have no zarr.json: v3 consolidated metadata cannot hold them
+        meta.consolidated = {rel: docs[ZARR_JSON] for rel, docs in sorted(entries.items()) if ZARR_JSON in docs}
         write_docs(store, path, meta)
         return
     flat: dict[str, Any] = {".zgroup": {"zarr_format": 2}, ".zattrs": meta.attributes}

@@ -59,7 +59,7 @@ class DataType:
         if self.dtype.kind == "O":
             return b"" if self.dtype.metadata and self.dtype.metadata.get("vlen") is bytes else ""
         if self.dtype.kind in "mM":
-            return self.dtype.type("NaT")  # as zarr-python 3 does
+            return np.array("NaT", dtype=self.dtype)[()]  # as zarr-python 3 does
         return np.zeros((), dtype=self.dtype)[()]
 
 
@@ -207,7 +207,7 @@ def v3_data_type_for(dtype: Any) -> DataType:
         return core_type(_CORE_BY_DTYPE[native])
     if native.kind == "V" and native.fields is None:
         return core_type(f"r{native.itemsize * 8}")
-    for name, parser in V3_EXTENSION_TYPES.items():
+    for parser in V3_EXTENSION_TYPES.values():
         matcher = getattr(parser, "matches", None)
         if matcher is not None and matcher(native):
             return parser(native)
@@ -245,7 +245,7 @@ def parse_v2_fill(value: Any, dtype: np.dtype) -> Any:
                 return np.str_("")
         if kind in "mM":
             if isinstance(value, str) and value == "NaT":
-                return dtype.type("NaT")
+                return np.array("NaT", dtype=dtype)[()]
             return np.array(value, dtype="i8").view(dtype)[()]
         if kind == "O":
             return value

@@ -199,7 +199,7 @@ def _time(name: str, kind: str) -> Callable[[Any], DataType]:
 
         def fill(v: Any) -> Any:
             if v == "NaT":
-                return dtype.type("NaT")
+                return np.array("NaT", dtype=dtype)[()]
             if isinstance(v, bool) or not isinstance(v, int) or not _NAT <= v < 2**63:
                 raise MetadataError(f"{name} fill value {v!r} must be a 64-bit integer or 'NaT'")
             return np.array(v, dtype="i8").view(dtype)[()]

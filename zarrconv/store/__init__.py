@@ -6,8 +6,10 @@ import os
 from typing import Any
 
 from .base import ByteRange, Store, validate_key
+from .fsspec_store import FsspecStore
 from .local import LocalStore
 from .memory import MemoryStore
+from .zip import ZipStore
 
 StoreLike = Any  # str | os.PathLike | Store | fsspec.FSMap | fsspec.AbstractFileSystem | dict
 
@@ -24,7 +26,6 @@ def _zip_url_store(url: str, mode: str, storage_options: dict | None) -> Store:
     """``zip://<dir inside>::<archive>``: a local archive is a :class:`ZipStore` (writable); a remote one
     is read through fsspec's zip filesystem."""
     from .fsspec_store import from_url
-    from .zip import ZipStore
 
     inner, sep, target = url[len("zip://"):].partition("::")
     if sep and _is_local(target) and "::" not in target:
@@ -65,7 +66,7 @@ def make_store(
         return store.with_read_only(True) if read_only and not store.read_only else store
     import fsspec
 
-    from .fsspec_store import FsspecStore, from_url
+    from .fsspec_store import from_url
 
     if isinstance(store, fsspec.FSMap | fsspec.AbstractFileSystem):
         if storage_options:
@@ -82,8 +83,6 @@ def make_store(
             if storage_options:
                 raise TypeError(f"storage_options are only for remote URLs, not the local path {s!r}")
             if local.rstrip("/").endswith(".zip") and not os.path.isdir(local):
-                from .zip import ZipStore
-
                 return ZipStore(local.rstrip("/"), mode=mode)
             return LocalStore(local, read_only=read_only)
         if s.rstrip("/").endswith(".zip") and "::" not in s:
@@ -96,4 +95,5 @@ def make_store(
     raise TypeError(f"cannot use {type(store).__name__} as a store: pass a path, URL, fsspec filesystem or zarrconv Store")
 
 
-__all__ = ["ByteRange", "LocalStore", "MemoryStore", "Store", "StoreLike", "make_store", "validate_key"]
+__all__ = ["ByteRange", "FsspecStore", "LocalStore", "MemoryStore", "Store", "StoreLike", "ZipStore", "make_store",
+           "validate_key"]

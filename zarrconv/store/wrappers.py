@@ -119,15 +119,19 @@ class RecordingStore(StoreWrapper):
     def __init__(self, inner: Store, *, prefers_single_batch: bool | None = None) -> None:
         super().__init__(inner, prefers_single_batch=prefers_single_batch)
         self._mutex = threading.Lock()
-        self.clear()
+        self.read_calls: list[list[Request]] = []
+        self.batched: list[bool] = []
+        self.written: list[str] = []
+        self.deleted: list[str] = []
 
     def clear(self) -> None:
-        """Forget everything recorded so far (e.g. the metadata reads of opening an array)."""
+        """Forget everything recorded so far (e.g. the metadata reads of opening an array).
+
+        Copies made by :meth:`with_read_only` share the records, so clearing one clears both.
+        """
         with self._mutex:
-            self.read_calls: list[list[Request]] = []
-            self.batched: list[bool] = []
-            self.written: list[str] = []
-            self.deleted: list[str] = []
+            for records in (self.read_calls, self.batched, self.written, self.deleted):
+                records.clear()
 
     @property
     def requests(self) -> list[Request]:
@@ -317,4 +321,70 @@ class FaultInjectingFileSystem(AsyncFileSystem):
         return await self._call("info", path, "info")
 
 
-__all__ = ["CountingStore", "FaultInjectingFileSystem", "RecordingStore", "StoreWrapper"]
+class FailingStore(StoreWrapper):
+    """Forwards to ``inner`` but makes mutations fail, to test what survives a failed write.
+
+    The first ``fail_after`` mutated keys (``set``/``delete``, counted per key) succeed and
+    every later one raises :class:`~zarrconv.errors.StoreError`, as a full disk would;
+    keys matching ``fail_keys`` (glob patterns) fail at once. ``before_mutation(key)``, if
+    given, runs before each forwarded mutation (tests use it to check that a lock is held).
+    Reads are always forwarded. ``mutations`` and ``failures`` count what happened.
+    """
+
+    def __init__(self, inner: Store, *, fail_after: int | None = None, fail_keys: Sequence[str] = (),
+                 before_mutation: Any = None) -> None:
+        super().__init__(inner)
+        self.fail_after = fail_after
+        self.fail_keys = tuple(fail_keys)
+        self.before_mutation = before_mutation
+        self.mutations = 0
+        self.failures = 0
+        self._count_lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_count_lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._count_lock = threading.Lock()
+
+    def _mutate(self, key: str) -> None:
+        from ..errors import StoreError
+
+        self.check_writable(key)
+        with self._count_lock:
+            failing = any(fnmatch.fnmatchcase(key, p) for p in self.fail_keys) or (
+                self.fail_after is not None and self.mutations >= self.fail_after)
+            if failing:
+                self.failures += 1
+            else:
+                self.mutations += 1
+        if failing:
+            raise StoreError(f"cannot write {self.describe(key)}: injected failure (no space left on device)")
+        if self.before_mutation is not None:
+            self.before_mutation(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        self._mutate(key)
+        self.inner.set(key, value)
+
+    def set_many(self, items: Mapping[str, bytes]) -> None:
+        for key, value in items.items():
+            self.set(key, value)
+
+    def delete(self, key: str) -> None:
+        self._mutate(key)
+        self.inner.delete(key)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        self.check_writable(prefix)
+        self.delete_many(list(self.inner.list_prefix(prefix)))
+
+
+__all__ = ["CountingStore", "FailingStore", "FaultInjectingFileSystem", "RecordingStore", "StoreWrapper"]

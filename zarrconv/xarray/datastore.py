@@ -84,15 +84,41 @@ def _dims_and_attrs(array: Array) -> tuple[tuple[str, ...], dict[str, Any]]:
     return tuple(dims), {k: v for k, v in attrs.items() if not k.lower().startswith("_nc")}
 
 
-def _serializer(array: Array) -> dict | None:
-    from ..codecs import codec_from_json
+_KINDS: dict[str, str] = {}
 
-    sharding = array._sharding
-    codecs = sharding.codecs if sharding is not None else array.metadata.codecs
-    for c in codecs:
-        if codec_from_json(c).kind == "array_bytes":
-            return c
-    return None
+
+def _codec_kind(doc: dict) -> str:
+    """``array_array``, ``array_bytes`` or ``bytes_bytes`` of a v3 codec document (cached by name)."""
+    name = doc.get("name", "")
+    kind = _KINDS.get(name)
+    if kind is None:
+        from ..codecs import codec_from_json
+
+        kind = _KINDS[name] = codec_from_json(doc).kind
+    return kind
+
+
+def storage_layout(array: Array) -> dict[str, Any]:
+    """``chunks``, ``shards``, ``compressors``, ``filters`` (and v3 ``serializer``) from the metadata alone.
+
+    Reading the metadata documents instead of building the codec pipeline keeps opening a
+    store of many arrays cheap.
+    """
+    meta = array.metadata
+    if meta.zarr_format == 2:
+        return {"chunks": tuple(meta.chunk_shape), "shards": None,
+                "compressors": (meta.compressor,) if meta.compressor else (), "filters": tuple(meta.filters or ())}
+    codecs, chunks, shards = meta.codecs, tuple(meta.chunk_shape), None
+    if len(codecs) == 1 and codecs[0].get("name") == "sharding_indexed" and meta.chunk_grid.is_regular:
+        conf = codecs[0].get("configuration", {})
+        codecs, shards, chunks = conf.get("codecs", []), chunks, tuple(conf.get("chunk_shape", chunks))
+    kinds = [_codec_kind(c) for c in codecs]
+    return {
+        "chunks": chunks, "shards": shards,
+        "compressors": tuple(c for c, k in zip(codecs, kinds) if k == "bytes_bytes"),
+        "filters": tuple(c for c, k in zip(codecs, kinds) if k == "array_array"),
+        "serializer": next((c for c, k in zip(codecs, kinds) if k == "array_bytes"), None),
+    }
 
 
 class ZarrconvDataStore(AbstractDataStore):
@@ -125,15 +151,12 @@ class ZarrconvDataStore(AbstractDataStore):
         array = self._arrays[name] if array is None else array
         dims, attrs = _dims_and_attrs(array)
         wrapper = ZarrconvBackendArray(array)
-        chunks = tuple(array.chunks)
+        layout = storage_layout(array)
+        chunks = layout.pop("chunks")
         encoding: dict[str, Any] = {"chunks": chunks, "preferred_chunks": dict(zip(dims, chunks))}
         if wrapper.dtype.kind == "T":
             encoding["dtype"] = wrapper.dtype
-        encoding["compressors"] = array.compressors
-        encoding["filters"] = array.filters
-        encoding["shards"] = array.shards
-        if array.zarr_format == 3:
-            encoding["serializer"] = _serializer(array)
+        encoding.update(layout)
         fill = array.fill_value
         if self._mask_fill:
             if fill is not None:

@@ -418,8 +418,6 @@ def to_zarr(
     if mode == "w-" and node_exists(st, path):
         raise ContainsNodeError(f"{st.url}{'/' + path if path else ''} already holds Zarr data; "
                                 "pass mode='w' to overwrite or mode='a' to add to it")
-    if mode == "w" and node_exists(st, path):
-        clear_node(st, path)
     job = _Job(st, zf)
     common = dict(mode=mode, append_dim=append_dim, region=region, safe_chunks=safe_chunks,
                   write_empty_chunks=write_empty_chunks, mask_fill=use_zarr_fill_value_as_mask)
@@ -434,6 +432,8 @@ def to_zarr(
     else:
         _write_dataset(job, obj, path, encoding=encoding, **common)
 
+    if mode == "w" and node_exists(st, path):  # only now that the whole write is planned and valid
+        clear_node(st, path)
     consolidate = consolidated and mode != "r+"
     if not compute:
         job.write_numpy()

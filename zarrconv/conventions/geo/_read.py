@@ -68,18 +68,33 @@ def grid_mapping_name(obj: xr.Dataset | xr.DataArray) -> Hashable | None:
     return None
 
 
-def _gdal_crs(obj: xr.Dataset | xr.DataArray) -> CRS | None:
+def _unique_over_data_vars(obj: xr.Dataset, reader, what: str) -> Any:
+    """The one value ``reader(name, var)`` gives over the data variables (None if none)."""
+    found = None
+    for name, var in obj.data_vars.items():
+        value = reader(name, var)
+        if value is None:
+            continue
+        if found is not None and value != found:
+            raise MetadataError(f"data variables carry different {what}; select one variable first")
+        found = value
+    return found
+
+
+def _array_level_crs(obj: xr.Dataset | xr.DataArray) -> CRS | None:
+    """GDAL's ``_CRS`` on the object, or ``proj:``/``_CRS`` of the data variables of a Dataset
+    (array-level encodings, as GDAL writes them)."""
     if "_CRS" in obj.attrs:
         return crs_from_gdal(obj.attrs["_CRS"])
     if isinstance(obj, xr.Dataset):
-        found = None
-        for name, var in obj.data_vars.items():
-            if "_CRS" in var.attrs:
-                c = crs_from_gdal(var.attrs["_CRS"], where=f"{name}: _CRS")
-                if found is not None and c != found:
-                    raise MetadataError("data variables carry different GDAL _CRS; select one variable first")
-                found = c
-        return found
+        c = _unique_over_data_vars(obj, lambda n, v: crs_from_proj(v.attrs, where=str(n)), "proj: CRSs")
+        if c is not None:
+            return c
+        return _unique_over_data_vars(
+            obj,
+            lambda n, v: crs_from_gdal(v.attrs["_CRS"], where=f"{n}: _CRS") if "_CRS" in v.attrs else None,
+            "GDAL _CRS",
+        )
     return None
 
 
@@ -94,7 +109,7 @@ def _crs_of(obj: xr.Dataset | xr.DataArray) -> CRS | None:
             c = crs_from_cf(variables[gm].attrs, where=f"grid mapping variable {gm!r}")
             if c is not None:
                 return c
-    c = _gdal_crs(obj)
+    c = _array_level_crs(obj)
     if c is not None:
         return c
     legacy = obj.attrs.get("crs")
@@ -175,6 +190,16 @@ def _transform_of(
 ) -> _affine.Affine6 | None:
     y, x = spatial_dims(obj, x_dim=x_dim, y_dim=y_dim)
     height, width = int(obj.sizes[y]), int(obj.sizes[x])
+    if isinstance(obj, xr.Dataset):
+        # array-level spatial: attributes of the gridded data variables (if they agree)
+        def spatial_of(name: Hashable, var: xr.DataArray) -> dict | None:
+            if x not in var.dims or y not in var.dims or "spatial:transform" not in var.attrs:
+                return None
+            return {k: v for k, v in var.attrs.items() if k.startswith("spatial:")}
+
+        per_var = _unique_over_data_vars(obj, spatial_of, "spatial:transform")
+        if per_var is not None:
+            extra_attrs = [*extra_attrs, per_var]
     from_attrs = None
     for attrs in [obj.attrs, *extra_attrs]:
         if _shape_ok(attrs, height, width):
@@ -263,9 +288,15 @@ def bounds(
     """``(xmin, ymin, xmax, ymax)`` of the cell edges of ``obj`` in its CRS, or ``None``.
 
     From the affine transform and the grid shape; for irregular 1-D coordinates, from
-    the coordinates (edges half-way between centres, extrapolated at the ends).
+    the coordinates (edges half-way between centres, extrapolated at the ends). An object
+    without dimensions (the root group of a pyramid) gives its ``spatial:bbox``.
     """
     ds = obj.to_dataset(inherit=True) if isinstance(obj, xr.DataTree) else obj
+    if not ds.dims:  # e.g. the root group of a pyramid: its declared bbox, if any
+        bbox = ds.attrs.get("spatial:bbox")
+        if isinstance(bbox, (list, tuple)) and len(bbox) == 4:
+            return tuple(float(v) for v in bbox)  # type: ignore[return-value]
+        return None
     y, x = spatial_dims(ds, x_dim=x_dim, y_dim=y_dim)
     t = transform(obj, x_dim=x, y_dim=y)
     if t is not None:

@@ -186,9 +186,10 @@ def assign_crs(
     referrers = [out] if isinstance(out, xr.DataArray) else list(out.data_vars.values())
     for var in referrers:
         old_names.update(_grid_mapping_of(var))
-    for name in list(old_names) + [grid_mapping]:
-        if name in variables and _looks_like_grid_mapping(variables[name]):
-            out = out.drop_vars(name)
+    stale = [n for n in dict.fromkeys([*sorted(old_names), grid_mapping]) if n in variables]
+    stale = [n for n in stale if _looks_like_grid_mapping(variables[n])]
+    if stale:
+        out = out.drop_vars(stale)
 
     # X/Y coordinates: create from the transform if missing, then give them CF attributes.
     if t is not None and not has_coords and t[1] == 0 and t[3] == 0:
