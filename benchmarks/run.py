@@ -59,7 +59,7 @@ FULL = Sizes(
     many=Layout((2048, 2048), "float64", (64, 64)),  # 1024 chunks of 32 KiB
     sharded=Layout((128, 1024, 1024), "float32", (1, 256, 256), (8, 1024, 1024)),  # 512 MiB, 16 shards
     one_reads=200,
-    scaling_base=Layout((2048, 2048), "float64", (64, 64)),
+    scaling_base=Layout((1024, 1024), "float64", (32, 32)),  # 1024 chunks of 8 KiB: per-chunk costs dominate
     scaling_factors=(1, 10, 100),
 )
 
@@ -68,7 +68,7 @@ QUICK = Sizes(
     many=Layout((256, 256), "float64", (64, 64)),
     sharded=Layout((16, 128, 128), "float32", (1, 32, 32), (8, 64, 64)),
     one_reads=20,
-    scaling_base=Layout((256, 256), "float64", (64, 64)),
+    scaling_base=Layout((128, 128), "float64", (32, 32)),
     scaling_factors=(1, 4),
 )
 
@@ -324,6 +324,8 @@ def run(args: argparse.Namespace) -> Table:
             path = rw_case("sharded", f"sharded {_mib(s)} inner {_shape(s.chunks)} shards {_shape(s.shards)}", s)
             shutil.rmtree(path, ignore_errors=True)
         if "scaling" in cases:
+            wanted = args.scaling_libs or ["zarrconv", "tensorstore"]
+            runner = Runner([lib for lib in libs if "all" in wanted or lib.name in wanted], min(repeat, 2))
             for f in sizes.scaling_factors:
                 lay = scaled(sizes.scaling_base, f)
                 path = rw_case(f"scale{f}", f"scaling x{f}: {lay.nchunks} chunks {_shape(lay.chunks)}", lay)
@@ -456,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cases", nargs="*", choices=["dense", "many", "one", "sharded", "memory", "scaling"],
                    help="run only these cases")
     p.add_argument("--libs", nargs="*", help="run only these implementations (zarrconv is always needed)")
+    p.add_argument("--scaling-libs", nargs="*",
+                   help="implementations timed in the scaling case (default: zarrconv tensorstore; 'all' for every one)")
     p.add_argument("--dir", default=None, help="where to put the data (default: the system temp dir)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--memprobe", nargs=2, metavar=("LIB", "PATH"), help=argparse.SUPPRESS)

@@ -173,3 +173,17 @@ def test_migrate_refuses_untranslatable_nodes_before_writing(tmp_path) -> None:
     with pytest.raises(zc.MetadataError, match="pickled"):
         zc.migrate_v2_to_v3(path)
     assert not list(path.rglob("zarr.json")) and (path / "ok" / ".zarray").exists()
+
+
+def test_migrate_refuses_mixed_byte_order_structs_but_convert_copies_them(tmp_path) -> None:
+    dt = np.dtype([("x", ">f4"), ("y", "<i2")])
+    data = np.array([(1.5, 2), (-3.0, 4), (0.25, -9)], dtype=dt)
+    zc.create_array(tmp_path / "s.zarr", shape=(3,), chunks=(2,), dtype=dt, zarr_format=2)[:] = data
+    with pytest.raises(zc.MetadataError, match="byte orders"):
+        zc.migrate_v2_to_v3(tmp_path / "s.zarr")
+    out = zc.convert(tmp_path / "s.zarr", tmp_path / "v3.zarr")
+    assert json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())["data_type"]["name"] == "struct"
+    np.testing.assert_array_equal(out[:], data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(zarr.open_array(tmp_path / "v3.zarr", mode="r")[:], data)

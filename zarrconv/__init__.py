@@ -36,9 +36,23 @@ _register_accessors_on_xarray_import()  # ds.zarrconv / dt.zarrconv, without imp
 
 __version__ = "0.1.0"
 
+_SUBMODULES = {"geo": "zarrconv.conventions.geo", "ome": "zarrconv.conventions.ome",
+               "units": "zarrconv.conventions.units", "cf": "zarrconv.conventions.cf"}
+
+
+def __getattr__(name: str):
+    """``zc.geo``, ``zc.ome``, ``zc.units``, ``zc.cf``: imported on first use (pyproj and pint are slow to import)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(_SUBMODULES[name])
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'zarrconv' has no attribute {name!r}")
+
 __all__ = [
     "Array", "ChecksumError", "ChunkAlignmentError", "CodecError", "ContainsNodeError", "CorruptChunkError",
     "Group", "InvalidPathError", "MetadataError", "NodeNotFoundError", "ReadOnlyError", "SelectionError",
     "ShapeMismatchError", "StoreError", "UnknownCodecError", "ZarrconvError", "config", "consolidate_metadata",
-    "check", "convert", "create_array", "create_group", "migrate_v2_to_v3", "open", "open_array", "open_group", "to_zarr",
+    "cf", "check", "convert", "geo", "ome", "units", "create_array", "create_group", "migrate_v2_to_v3", "open", "open_array", "open_group", "to_zarr",
 ]

@@ -99,6 +99,13 @@ def _split_v2_filters(meta: ArrayMetadata, where: str) -> tuple[type | None, lis
     return vlen, before, after
 
 
+def _byte_orders(dtype: np.dtype) -> set[bool]:
+    """Whether each multi-byte field of a dtype is big-endian (a set: one value when they agree)."""
+    if dtype.names is not None:
+        return set().union(*(_byte_orders(dtype.fields[n][0]) for n in dtype.names))
+    return {_is_big_endian(dtype)} if dtype.itemsize > 1 and dtype.kind not in "SV" else set()
+
+
 def _is_big_endian(dtype: np.dtype) -> bool:
     if dtype.names is not None:
         return any(_is_big_endian(dtype.fields[n][0]) for n in dtype.names)
@@ -113,6 +120,9 @@ def v2_to_v3_metadata(meta: ArrayMetadata, where: str = "array", *, keep_chunk_k
     otherwise it uses the default chunk keys (for a copy).
     """
     vlen, before, after = _split_v2_filters(meta, where)
+    if keep_chunk_keys and meta.dtype.names is not None and len(_byte_orders(meta.dtype)) > 1:
+        raise MetadataError(f"{where}: structured dtype {meta.dtype} mixes byte orders, which the v3 bytes codec "
+                            "cannot describe; use zarrconv.convert to rewrite the data instead")
     if vlen is not None:
         data_type = v3_data_type_for(vlen)
     else:

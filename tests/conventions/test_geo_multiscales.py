@@ -29,17 +29,7 @@ WRITERS = {
     "xarray-zarr": _write_xarray_zarr,
     "zarrconv": lambda tree, path, zarr_format: zc.to_zarr(tree, path, zarr_format=zarr_format, mode="w"),
 }
-ENGINES = [
-    "zarr",
-    pytest.param(
-        "zarrconv",
-        marks=pytest.mark.xfail(
-            reason="zarrconv backend takes the zarr-conventions 'multiscales' object for OME-NGFF 0.4 metadata",
-            raises=Exception,
-            strict=False,
-        ),
-    ),
-]
+ENGINES = ["zarr", "zarrconv"]
 
 
 @pytest.fixture(params=sorted(WRITERS))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zarrconv.conventions._schemas import load_json, schema_path
+from zarrconv.conventions._schemas import load_json
 from zarrconv.conventions.ome import detect_version, parse_attrs, validate_attrs
 from zarrconv.conventions.ome._units import normalize_unit, space_units, time_units, unit_problem
 from zarrconv.conventions.ome.models import compose

@@ -197,3 +197,18 @@ def test_validate_plate_references(tmp_path):
     assert "B/1" in " ".join(problems) and "does not exist" in " ".join(problems)
     assert any("needs an 'acquisition'" in x for x in problems)
     assert ome.validate(tmp_path / "missing.zarr")  # no store there: reported, not raised
+
+
+def test_xarray_backend_gives_the_same_levels(tmp_path):
+    """xr.open_datatree(engine="zarrconv") builds OME levels with image_datasets: same
+    variables, coordinates and attributes as open_image (labels included)."""
+    if "zarrconv" not in xr.backends.list_engines():
+        pytest.skip("the zarrconv xarray backend is not registered (package not installed)")
+    x = np.arange(2 * 8 * 16 * 16, dtype=np.uint16).reshape(2, 8, 16, 16)
+    store = tmp_path / "a.zarr"
+    ome.write_image(x, store, axes="czyx", scale=[1, 2, 0.5, 0.5], channels=["a", "b"], chunks=(1, 4, 8, 8))
+    ome.write_labels((x[0] % 3).astype(np.uint8), store, "seg")
+    via_backend = xr.open_datatree(store, engine="zarrconv")
+    ours = ome.open_image(store)
+    for node in ("0", "1", "labels/seg/0", "labels/seg/1"):
+        xr.testing.assert_identical(via_backend[node].to_dataset(), ours[node].to_dataset())

@@ -292,3 +292,21 @@ def test_bad_plates_raise(tmp_path):
         ome.write_plate(tmp_path / "p.zarr", {"A/1": [x]}, acquisitions=[1], field_acquisitions={"A/1": 2})
     with pytest.raises(MetadataError, match="at least one well"):
         ome.write_plate(tmp_path / "p.zarr", {})
+
+
+def test_dask_with_odd_chunks_and_shards(tmp_path):
+    """Chunk lengths that are not multiples of the factor, and sharded levels: each output
+    chunk is still produced by one task from the right input pixels."""
+    x = _image((23, 61, 47), seed=5)
+    ome.write_image(da.from_array(x, chunks=(10, 20, 20)), tmp_path / "odd.zarr", chunks=(5, 15, 15), levels=3)
+    tree = ome.open_image(tmp_path / "odd.zarr")
+    np.testing.assert_array_equal(tree["1"]["image"].values, downsample(x, 2, "mean"))
+    np.testing.assert_array_equal(tree["2"]["image"].values, downsample(downsample(x, 2, "mean"), 2, "mean"))
+    ome.write_image(da.from_array(x, chunks=(16, 32, 32)), tmp_path / "sh.zarr", chunks=(8, 16, 16),
+                    shards=(16, 32, 32), levels=3, method="mode")
+    tree = ome.open_image(tmp_path / "sh.zarr")
+    assert zc.open_array(tmp_path / "sh.zarr", "1").shards == (16, 32, 32)  # level (12, 31, 24)
+    small = zc.open_array(tmp_path / "sh.zarr", "2")
+    assert small.shape == (6, 16, 12) and small.shards == small.shape  # clipped to one shard
+    np.testing.assert_array_equal(tree["2"]["image"].values, downsample(downsample(x, 2, "mode"), 2, "mode"))
+    assert ome.validate(tmp_path / "sh.zarr") == []

@@ -22,7 +22,7 @@ def test_short_atheris_run(tmp_path: Path) -> None:
     pytest.importorskip("atheris")
     corpus = tmp_path / "corpus"
     res = subprocess.run(
-        [sys.executable, str(HARNESS), "-max_total_time=6", "-rss_limit_mb=1536", "-malloc_limit_mb=256",
+        [sys.executable, str(HARNESS), "-max_total_time=4", "-rss_limit_mb=1536", "-malloc_limit_mb=256",
          "-timeout=20", "-print_final_stats=1", str(corpus)],
         capture_output=True, timeout=600, cwd=tmp_path,
     )

@@ -14,7 +14,6 @@ are serialised across threads and processes. Results are read back with zarr-pyt
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import threading
 from pathlib import Path

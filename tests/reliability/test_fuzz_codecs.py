@@ -238,3 +238,14 @@ def test_decompression_bomb_is_refused_without_allocating(chain: str, kind: str)
             tracemalloc.stop()
         assert isinstance(err, zc.CorruptChunkError), err
         assert peak < _BIG // 4, f"{chain}/{kind}: a bomb made zarrconv allocate {peak} bytes"
+
+
+@pytest.mark.parametrize("chain", ["v2-lzma", "v3-lzma"])
+def test_lzma_header_declaring_a_huge_dictionary_is_refused(chain: str) -> None:
+    """The lzma decoder's own memory (its dictionary) is capped too, not only its output."""
+    arr, key, _ = SEEDS[chain]
+    store = MemoryStore(dict(arr.store._data))
+    store._data[key] = lzma.compress(bytes(192), format=lzma.FORMAT_XZ,
+                                     filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1536 * 2**20}])
+    with pytest.raises(zc.CorruptChunkError, match="[Mm]emory"):
+        zc.open_array(store)[...]

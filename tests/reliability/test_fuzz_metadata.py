@@ -12,7 +12,6 @@ import math
 import os
 from typing import Any
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,7 +135,6 @@ def test_lying_metadata_is_refused_before_allocating() -> None:
                dimension_names=None, codecs=[{"name": "bytes", "configuration": {"endian": "little"}},
                                              {"name": "gzip", "configuration": {"level": 1}}])
     import gzip
-
     import tracemalloc
 
     store = MemoryStore({"zarr.json": json_bytes(doc), "c/0": gzip.compress(b"\0" * 1000)})

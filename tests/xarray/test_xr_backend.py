@@ -59,8 +59,9 @@ def test_decoding_arguments_match_zarr_engine(tmp_path, zarr_format):
     ds = variety_dataset()
     path = tmp_path / "x.zarr"
     write_with_xarray(ds, path, zarr_format)
-    for kwargs in ({"mask_and_scale": False}, {"decode_times": False}, {"decode_timedelta": False},
-                   {"concat_characters": False}, {"decode_coords": False}, {"drop_variables": ["lat", "i1"]}):
+    for kwargs in ({"mask_and_scale": False, "concat_characters": False},
+                   {"decode_times": False, "decode_timedelta": False},
+                   {"decode_coords": False, "drop_variables": ["lat", "i1"]}):
         theirs = open_zarr_quiet(path, chunks=None, **kwargs)
         ours = xr.open_dataset(path, engine="zarrconv", **kwargs)
         xr.testing.assert_identical(ours, theirs)

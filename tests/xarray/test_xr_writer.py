@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 
 import dask
@@ -130,6 +132,9 @@ def test_modes(tmp_path):
     with pytest.raises(zc.ContainsNodeError):
         zc.to_zarr(ds, path)  # w- refuses existing data
     ds2 = ds.assign(a=ds.a * 2).assign_attrs(v=2)
+    with pytest.raises(zc.MetadataError):  # a write that is refused while planned deletes nothing
+        zc.to_zarr(ds2, path, mode="w", encoding={"a": {"bogus": 1}})
+    xr.testing.assert_identical(xr.open_dataset(path, engine="zarrconv").drop_encoding(), ds)
     zc.to_zarr(ds2, path, mode="w")
     xr.testing.assert_identical(xr.open_dataset(path, engine="zarrconv").drop_encoding(), ds2)
     # a: add a variable, keep the others
@@ -176,6 +181,15 @@ def test_append_with_xarray_then_zarrconv(tmp_path):
         full.isel(t=slice(0, 4)).to_zarr(path, zarr_format=3)
     zc.to_zarr(full.isel(t=slice(4, 8)), path, append_dim="t")
     xr.testing.assert_identical(open_zarr_quiet(path, chunks=None).drop_encoding(), full)
+    # and the other way: zarrconv writes, xarray's zarr engine appends
+    path2 = tmp_path / "mixed2.zarr"
+    zc.to_zarr(full.isel(t=slice(0, 4)), path2, zarr_format=2, encoding={"v": {"chunks": (4,)}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full.isel(t=slice(4, 8)).to_zarr(path2, append_dim="t")
+    ours, theirs = open_both(path2)
+    xr.testing.assert_identical(ours, theirs)
+    xr.testing.assert_identical(ours.drop_encoding(), full)
 
 
 def test_region_explicit_and_auto(tmp_path):
@@ -310,3 +324,22 @@ def test_failed_write_leaves_no_metadata(tmp_path):
     # metadata is written last: nothing claims to be a complete dataset
     assert not (path / "v" / "zarr.json").exists()
     assert not (path / "zarr.json").exists()
+
+
+def test_import_zarrconv_does_not_import_xarray_but_registers_accessor():
+    code = ("import sys, zarrconv; assert 'xarray' not in sys.modules; import xarray; "
+            "assert hasattr(xarray.Dataset, 'zarrconv') and hasattr(xarray.DataTree, 'zarrconv'); print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_s3_round_trip_with_storage_options(s3_bucket, s3_storage_options):
+    ds = xr.Dataset({"v": (("t", "x"), da.arange(48.0, chunks=12).reshape(8, 6).rechunk((2, 6)))},
+                    coords={"t": pd.date_range("2024-01-01", periods=8)}, attrs={"where": "s3"})
+    url = f"{s3_bucket}/remote.zarr"
+    zc.to_zarr(ds, url, storage_options=s3_storage_options)
+    ours = xr.open_dataset(url, engine="zarrconv", storage_options=s3_storage_options, chunks={})
+    assert ours["v"].chunks == ((2,) * 4, (6,))
+    xr.testing.assert_identical(ours.compute().drop_encoding(), ds.compute())
+    theirs = open_zarr_quiet(url, storage_options=s3_storage_options, chunks=None)
+    xr.testing.assert_identical(ours.compute(), theirs)

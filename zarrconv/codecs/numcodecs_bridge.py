@@ -61,7 +61,9 @@ def bounded_decode(codec: Any, data: Any, limit: int | None) -> Any:
         else:
             import lzma
 
-            d2 = lzma.LZMADecompressor(format=codec.format, filters=codec.filters)
+            # a hostile header may declare a huge dictionary: cap the decoder's own memory too
+            memlimit = None if codec.format == lzma.FORMAT_RAW else 2**28
+            d2 = lzma.LZMADecompressor(format=codec.format, memlimit=memlimit, filters=codec.filters)
         out = d2.decompress(raw, max_length=limit + 1)
         if len(out) > limit or not d2.needs_input and not d2.eof:
             raise _too_big(cid, limit)

@@ -17,7 +17,7 @@ from ..errors import CodecError, CorruptChunkError, MetadataError
 from ..format.metadata import ArrayMetadata
 from .array_codecs import BytesCodec
 from .base import ChunkSpec, Codec, codec_from_json
-from .compression import BloscCodec, ZstdCodec
+from .compression import BloscCodec, ZstdCodec, _zstd_content_size
 
 
 def _limit_chain(bb: list[Codec], nbytes: int | None) -> list[int | None]:
@@ -106,7 +106,7 @@ class CodecPipeline:
         codec = self.bb[0]
         try:
             if isinstance(codec, ZstdCodec):
-                size = _content_size_or_none(raw)
+                size = _zstd_content_size(raw)
                 if size is not None and size != view.size:
                     raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {view.size}")
                 if size is None:
@@ -136,12 +136,6 @@ class CodecPipeline:
         for codec in self.bb:
             data = codec.encode(data, self.ab_spec)
         return data
-
-
-def _content_size_or_none(raw: Any) -> int | None:
-    from .compression import _zstd_content_size
-
-    return _zstd_content_size(raw)
 
 
 class V2Pipeline:

@@ -165,10 +165,20 @@ def orthogonal_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.nda
     return Plan(tasks, out_shape)
 
 
+def _numpy_is_outer(sel: tuple[DimSel, ...]) -> bool:
+    """Whether plain numpy indexing with ``sel`` already means outer indexing.
+
+    True without index arrays, or with one array and no integers: numpy treats integers as
+    advanced indices too, and an integer and an array apart (``(0, slice, array)``) would move
+    the array's axis to the front.
+    """
+    n_arrays = sum(isinstance(s, np.ndarray) for s in sel)
+    return n_arrays == 0 or (n_arrays == 1 and not any(isinstance(s, int | np.integer) for s in sel))
+
+
 def ortho_get(arr: np.ndarray, sel: tuple[DimSel, ...]) -> np.ndarray:
     """``arr[sel]`` with outer-indexing semantics for several integer arrays."""
-    n_arrays = sum(isinstance(s, np.ndarray) for s in sel)
-    if n_arrays <= 1:
+    if _numpy_is_outer(sel):
         return arr[sel]
     ints = tuple(s if isinstance(s, int | np.integer) else slice(None) for s in sel)
     sub = arr[ints]
@@ -179,8 +189,7 @@ def ortho_get(arr: np.ndarray, sel: tuple[DimSel, ...]) -> np.ndarray:
 
 def ortho_set(arr: np.ndarray, sel: tuple[DimSel, ...], value: Any) -> None:
     """``arr[sel] = value`` with outer-indexing semantics for several integer arrays."""
-    n_arrays = sum(isinstance(s, np.ndarray) for s in sel)
-    if n_arrays <= 1:
+    if _numpy_is_outer(sel):
         arr[sel] = value
         return
     idx = []

@@ -62,7 +62,7 @@ def _as_worker(fn: Callable[[list], Any], batch: list) -> Any:
         _local.worker = prev
 
 
-def run_batches(fn: Callable[[list], Any], items: Sequence, per_worker: int = 4) -> list:
+def run_batches(fn: Callable[[list], Any], items: Sequence, per_worker: int = 8) -> list:
     """Run ``fn`` on batches of ``items`` across the pool (the caller runs one batch too).
 
     Nested calls from inside a worker run inline, so pool work never waits on the pool.
@@ -101,6 +101,28 @@ def chunk_error(arr: Array, key: str, exc: BaseException) -> ZarrconvError:
 
 # -- reading ----------------------------------------------------------------------------------
 
+def _scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A C-contiguous buffer of one chunk, kept per thread and reused (never shared between threads).
+
+    Only chunks up to ``_SCRATCH_MAX`` bytes are kept, a few shapes per thread; larger ones get a
+    fresh buffer each time, so idle threads never hold much memory.
+    """
+    if math.prod(shape) * dtype.itemsize > _SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    bufs = getattr(_local, "scratch", None)
+    if bufs is None:
+        bufs = _local.scratch = {}
+    buf = bufs.get((shape, dtype))
+    if buf is None:
+        if len(bufs) >= 4:
+            bufs.clear()
+        buf = bufs[(shape, dtype)] = np.empty(shape, dtype)
+    return buf
+
+
+_SCRATCH_MAX = 4 * 2**20
+
+
 def _place(arr: Array, pipe: Any, task: ChunkTask, key: str, blob: Any, out: np.ndarray, pointwise: bool) -> None:
     """Decode one chunk (or fill) into its place in ``out``."""
     osel = task.out_sel
@@ -113,8 +135,15 @@ def _place(arr: Array, pipe: Any, task: ChunkTask, key: str, blob: Any, out: np.
     try:
         if task.complete and osel and pipe.direct and all(isinstance(s, slice) for s in osel):
             dest = out[osel]
-            if dest.shape == pipe.spec.shape and dest.flags.c_contiguous and pipe.decode_into(blob, dest):
-                return
+            if dest.shape == pipe.spec.shape:
+                if dest.flags.c_contiguous:
+                    if pipe.decode_into(blob, dest):
+                        return
+                else:  # decompress into a reused, cache-warm buffer, then one strided copy
+                    buf = _scratch(pipe.spec.shape, out.dtype)
+                    if pipe.decode_into(blob, buf):
+                        np.copyto(dest, buf)
+                        return
         chunk = pipe.decode(blob)
     except Exception as e:
         raise chunk_error(arr, key, e) from None
@@ -130,8 +159,14 @@ def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> No
         _read_sharded(arr, plan, out, pointwise)
         return
     store = arr.store
-    items = [(t, arr._chunk_key(t.coords)) for t in plan.tasks]
     regular = arr.metadata.chunk_grid.is_regular
+    if len(plan.tasks) == 1:  # one chunk: no batches, closures or pool hand-off
+        t = plan.tasks[0]
+        key = arr._chunk_key(t.coords)
+        pipe = arr._pipeline if regular else arr._pipeline_for(t.coords)
+        _place(arr, pipe, t, key, store.get_many([(key, None)])[0], out, pointwise)
+        return
+    items = [(t, arr._chunk_key(t.coords)) for t in plan.tasks]
 
     def decode(pairs: list) -> None:
         for (t, key), blob in pairs:
@@ -182,7 +217,7 @@ def _fetch_shards(arr: Array, shards: list) -> list[tuple[ChunkTask, str, Any]]:
     first = store.get_many(requests)
     result: list[tuple[ChunkTask, str, Any]] = []
     second: list[tuple[ChunkTask, str, tuple[int, int]]] = []
-    for (shard, lst), (key, rng), blob in zip(shards, requests, first):
+    for (_shard, lst), (key, rng), blob in zip(shards, requests, first):
         if blob is None:
             result.extend((t, key, None) for _, t in lst)
             continue
@@ -226,7 +261,7 @@ def _read_sharded(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool) -> N
     def fetch_decode(batch: list) -> None:
         decode(_fetch_shards(arr, batch))
 
-    run_batches(fetch_decode, shards, per_worker=2)
+    run_batches(fetch_decode, shards, per_worker=8)  # small batches: no idle core at the end
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -118,8 +118,8 @@ _register(("variable_length_bytes", "bytes"), _vlen_bytes, _is_vlen(bytes))
 
 def _length_bytes(value: Any, name: str, multiple: int = 1) -> int:
     n = _configuration(value, name, {"length_bytes"})["length_bytes"]
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n % multiple:
-        raise MetadataError(f"{name} length_bytes {n!r} must be a positive integer multiple of {multiple}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n < 2**31 or n % multiple:
+        raise MetadataError(f"{name} length_bytes {n!r} must be a positive integer multiple of {multiple} below 2**31")
     return n
 
 

@@ -70,8 +70,14 @@ class LocalStore(Store):
 
     def _path(self, key: str) -> str:
         validate_key(key)
-        path = os.path.join(self.root, *key.split("/"))
-        self._check_dir(os.path.dirname(path), key)
+        if os.sep == "/":  # a validated key is a relative POSIX path already: join by hand (hot path)
+            path = f"{self.root}/{key}" if self.root != "/" else f"/{key}"
+            dirpath = path.rpartition("/")[0] or "/"
+        else:  # pragma: no cover - Windows
+            path = os.path.join(self.root, *key.split("/"))
+            dirpath = os.path.dirname(path)
+        if dirpath not in self._safe_dirs:
+            self._check_dir(dirpath, key)
         return path
 
     def _open_read(self, path: str, key: str) -> int | None:

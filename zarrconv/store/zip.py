@@ -217,8 +217,10 @@ class ZipStore(Store):
         return f"{self.root}/{key}" if self.root else key
 
     def _live_writer(self) -> _ZipWriter | None:
+        """The writer to read from: not after it finalized, nor in a forked child (whose file handle
+        would share its offset with the parent's); those read the archive on disk."""
         w = self._writer
-        return w if w is not None and not w.closed else None
+        return w if w is not None and not w.closed and w.pid == os.getpid() else None
 
     def _read_archive(self) -> zipfile.ZipFile:
         """The archive on disk, opened once per process."""

@@ -47,8 +47,9 @@ def _ome_hook() -> Any:
 
 
 def _is_ome_image(attrs: dict) -> bool:
+    # OME-NGFF ``multiscales`` is a list; the GeoZarr ``multiscales`` convention is an object
     ome = attrs.get("ome")
-    return "multiscales" in attrs or (isinstance(ome, dict) and "multiscales" in ome)
+    return isinstance(attrs.get("multiscales"), list) or (isinstance(ome, dict) and isinstance(ome.get("multiscales"), list))
 
 
 class ZarrconvBackendEntrypoint(BackendEntrypoint):
@@ -61,7 +62,7 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
     """
 
     description = "Open Zarr v2/v3 stores (.zarr) with zarrconv, faster to open than engine='zarr'"
-    url = "https://github.com/zarrconv/zarrconv"
+    url = "https://pypi.org/project/zarrconv/"
     supports_groups = True
     open_dataset_parameters = (
         "filename_or_obj", *_DECODERS, "group", "consolidated", "storage_options", "zarr_format",

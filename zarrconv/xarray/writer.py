@@ -164,11 +164,11 @@ def _validate_region(ds: Any, region: Region, append_dim: Hashable | None, group
     return ds.drop_vars(list(ds.indexes)), reg
 
 
-def _fill_and_attrs(v: Any, mask_fill: bool) -> tuple[Any, dict]:
+def _fill_and_attrs(name: str, v: Any, mask_fill: bool) -> tuple[Any, dict]:
     """The Zarr fill_value and the attributes to store, following xarray's zarr engine."""
     attrs = dict(v.attrs)
     if v.encoding.get("_FillValue") is not None:
-        raise MetadataError(f"_FillValue of variable {v.name!r} must be an attribute after encoding, not encoding")
+        raise MetadataError(f"_FillValue of variable {name!r} must be an attribute after encoding, not encoding")
     v.encoding.pop("_FillValue", None)
     if mask_fill:
         return attrs.pop("_FillValue", None), attrs
@@ -300,7 +300,7 @@ def _plan_variable(job: _Job, group_path: str, name: str, v: Any, existing: Arra
                    write_empty_chunks: bool | None, mask_fill: bool) -> None:
     st, zf = job.store, job.zarr_format
     path = join(group_path, name)
-    fill, attrs = _fill_and_attrs(v, mask_fill)
+    fill, attrs = _fill_and_attrs(name, v, mask_fill)
     enc = extract_encoding(v, name, zarr_format=zf, strict=strict)
     dims = v.dims
     sel = {d: (region or {}).get(d, slice(None)) for d in dims}
@@ -455,11 +455,15 @@ def _delayed_data(job: _Job) -> Any:
     import dask
 
     if not job.dask_sources:
-        return dask.delayed(lambda: None)()
+        return dask.delayed(_done)(None)
     import dask.array as da
 
     stored = da.store(job.dask_sources, job.dask_targets, regions=job.dask_regions, lock=False, compute=False)
-    return dask.delayed(lambda _: None)(stored)
+    return dask.delayed(_done)(stored)
+
+
+def _done(_: Any) -> None:
+    """The result of a delayed write: nothing (the data are in the store)."""
 
 
 def _store_format(st: Store, path: str, mode: str, zarr_format: int | None) -> int:

@@ -41,8 +41,11 @@ _KIND_SCHEMAS = {
 @functools.cache
 def _validators() -> dict[str, Any]:
     """One jsonschema validator per "<version>/<kind>", sharing a local registry."""
-    import jsonschema
-    from referencing import Registry, Resource
+    try:
+        import jsonschema
+        from referencing import Registry, Resource
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("zarrconv.conventions.ome.validate needs jsonschema: pip install jsonschema") from exc
 
     resources = []
     names = ["common.schema.json"]

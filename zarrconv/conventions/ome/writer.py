@@ -14,6 +14,7 @@ peak memory stays at a few chunks per worker thread.
 from __future__ import annotations
 
 import colorsys
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -265,6 +266,50 @@ def _store_dask(x: Any, arr: Any) -> None:
     da.store(x, arr, lock=False, compute=True)
 
 
+def _reduce_block(
+    block_info: Any = None,
+    *,
+    src: Any,
+    factors: tuple[int, ...],
+    method: str,
+    step: tuple[int, ...],
+) -> np.ndarray:
+    """One output chunk of the next level, computed from the previous level one storage
+    chunk at a time (so a task holds one output chunk and one input chunk, not the
+    ``prod(factors)`` input chunks the output chunk stands for)."""
+    loc = block_info[None]["array-location"]
+    out = np.empty(tuple(b - a for a, b in loc), dtype=src.dtype)
+    lo = [a * f for (a, _), f in zip(loc, factors)]
+    hi = [min(b * f, n) for (_, b), f, n in zip(loc, factors, src.shape)]
+    ranges = [[(s, min(s + st, h)) for s in range(l0, h, st)] for l0, h, st in zip(lo, hi, step)]
+    for box in itertools.product(*ranges):
+        reduced = downsample(np.asarray(src[tuple(slice(s, e) for s, e in box)]), factors, method)
+        start = [(s - l0) // f for (s, _), l0, f in zip(box, lo, factors)]
+        out[tuple(slice(o, o + n) for o, n in zip(start, reduced.shape))] = reduced
+    return out
+
+
+def _next_level(prev_arr: Any, arr: Any, grid: tuple[int, ...], factors: tuple[int, ...], method: str,
+                token: str) -> Any:
+    """Lazy dask array of the next level, one task per chunk (or shard) of ``arr``."""
+    import dask.array as da
+
+    if method == "gaussian":  # needs halos: dask's map_overlap over blocks of factor x the grid
+        src = da.from_array(DaskSource(prev_arr), chunks=tuple(g * f for g, f in zip(grid, factors)),
+                            lock=False, asarray=True, fancy=False, name=f"zarrconv-ome-src-{token}")
+        return downsample(src, factors, method)
+    # read the previous level one (inner) chunk at a time -- sharded arrays serve inner
+    # chunks by byte range; a chunk length that is not a multiple of the factor (only
+    # possible for user-chosen chunks) is read f chunks at a time
+    step = tuple(g if g % f == 0 else g * f for g, f in zip(prev_arr.chunks, factors))
+    out_chunks = da.core.normalize_chunks(grid, arr.shape)
+    return da.map_blocks(
+        _reduce_block, dtype=arr.dtype, chunks=out_chunks, meta=np.empty((0,) * arr.ndim, dtype=arr.dtype),
+        name=f"zarrconv-ome-level-{token}", src=DaskSource(prev_arr), factors=tuple(factors), method=method,
+        step=step,
+    )
+
+
 def _write_pyramid(
     group: zc.Group,
     data: Any,
@@ -309,12 +354,7 @@ def _write_pyramid(
         else:
             f = level_factors[i]
             if dask_input:
-                import dask.array as da
-
-                src = da.from_array(DaskSource(prev_arr), chunks=tuple(g * ff for g, ff in zip(grid, f)),
-                                    lock=False, asarray=True, fancy=False,
-                                    name=f"zarrconv-ome-{group.store.url}-{group.path}-{paths[i - 1]}")
-                _store_dask(downsample(src, f, method), arr)
+                _store_dask(_next_level(prev_arr, arr, grid, f, method, f"{group.store.url}-{group.path}-{path}"), arr)
             else:
                 assert prev_np is not None
                 prev_np = downsample(prev_np, f, method)
