@@ -382,3 +382,21 @@ def test_truncated_shard_is_corrupt(tmp_path):
     a = zc.open_array(str(path))
     with pytest.raises(zc.CorruptChunkError, match="c/0/0"):
         a[...]
+
+
+def test_bytes_read_for_one_inner_chunk_are_a_fraction_of_the_shard(tmp_path):
+    """Counted in bytes: index + one inner chunk, not the shard (CountingStore)."""
+    from zarrconv.store.wrappers import CountingStore
+
+    path = tmp_path / "big.zarr"
+    x = np.random.default_rng(5).integers(0, 1000, (64, 64), dtype=np.int32)
+    zc.create_array(str(path), shape=x.shape, dtype=x.dtype, chunks=(8, 8), shards=(64, 64))[...] = x
+    counting = CountingStore(LocalStore(str(path), read_only=True))
+    a = zc.open_array(counting)
+    before = counting.bytes_read
+    np.testing.assert_array_equal(a[40:48, 8:16], x[40:48, 8:16])
+    shard_size = (path / "c" / "0" / "0").stat().st_size
+    got = counting.bytes_read - before
+    assert counting.calls["get_many"] >= 2
+    assert got < shard_size / 10, (got, shard_size)
+    assert got >= 64 * 16 + 4  # at least the index (64 inner chunks) was read

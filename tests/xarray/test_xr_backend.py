@@ -221,3 +221,15 @@ def test_ome_image_group_opens_as_levels_with_coordinates(tmp_path):
     np.testing.assert_allclose(dt["0"]["y"].values, np.arange(8) * 0.5)
     np.testing.assert_allclose(dt["1"]["x"].values, np.arange(4) * 1.0)
     assert dt["0"]["x"].attrs["units"] == "micrometer"
+
+
+def test_rectilinear_chunks_become_dask_chunks(tmp_path):
+    path = tmp_path / "rect.zarr"
+    g = zc.create_group(path)
+    a = g.create_array("v", shape=(10, 4), dtype="f4", chunks=[(3, 7), 2], dimension_names=["x", "y"])
+    data = np.arange(40, dtype="f4").reshape(10, 4)
+    a[...] = data
+    ds = xr.open_dataset(path, engine="zarrconv", chunks={})
+    assert ds["v"].encoding["chunks"] == ((3, 7), 2)
+    assert ds["v"].chunks == ((3, 7), (2, 2))
+    np.testing.assert_array_equal(ds["v"].values, data)

@@ -206,6 +206,16 @@ def _parents(store: Store, path: str, zarr_format: int) -> None:
             write_node(store, p, GroupMetadata(zarr_format))
 
 
+def _make_room(store: Store, path: str, zarr_format: int, overwrite: bool) -> None:
+    """Prepare ``path`` for a new node: refuse or clear an existing one, create missing parents."""
+    if node_exists(store, path):
+        if not overwrite:
+            raise ContainsNodeError(f"a node already exists at {path or '/'!r} in {store.url}; pass overwrite=True")
+        clear_node(store, path)
+    if path:
+        _parents(store, path, zarr_format)
+
+
 def open_group(store: StoreLike, path: str | None = None, mode: str = "a", *, zarr_format: int | None = None,
                consolidated: bool | None = None, storage_options: dict | None = None,
                attributes: dict | None = None) -> Group:
@@ -243,12 +253,7 @@ def create_group(store: StoreLike, path: str | None = None, attributes: dict | N
     """
     st = make_store(store, mode="w" if overwrite else "a", storage_options=storage_options)
     path = validate_path(path or "")
-    if node_exists(st, path):
-        if not overwrite:
-            raise ContainsNodeError(f"a node already exists at {path or '/'!r} in {st.url}; pass overwrite=True")
-        clear_node(st, path)
-    if path:
-        _parents(st, path, zarr_format)
+    _make_room(st, path, zarr_format, overwrite)
     meta = GroupMetadata(zarr_format, dict(attributes or {}))
     write_node(st, path, meta)
     if consolidated:
@@ -279,12 +284,7 @@ def create_array(store: StoreLike, path: str | None = None, *, shape: Any, dtype
                                 compressors=compressors, filters=filters, serializer=serializer,
                                 dimension_names=dimension_names, attributes=attributes, order=order,
                                 zarr_format=zarr_format, chunk_key_encoding=chunk_key_encoding)
-    if node_exists(st, path):
-        if not overwrite:
-            raise ContainsNodeError(f"a node already exists at {path or '/'!r} in {st.url}; pass overwrite=True")
-        clear_node(st, path)
-    if path:
-        _parents(st, path, zarr_format)
+    _make_room(st, path, zarr_format, overwrite)
     write_node(st, path, meta)
     return Array(st, path, meta, write_empty_chunks=write_empty_chunks, synchronizer=synchronizer)
 

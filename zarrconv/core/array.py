@@ -14,12 +14,12 @@ from ..errors import ReadOnlyError, ShapeMismatchError, ZarrconvError
 from ..format.metadata import ArrayMetadata
 from ..store.base import Store
 from . import io
-from .attributes import Attributes
+from .attributes import Attributes, Node
 from .indexing import Plan, orthogonal_plan, pointwise_plan
 from .nodes import write_node
 
 
-class Array:
+class Array(Node):
     """A Zarr array (v2 or v3). Create or open one with :func:`zarrconv.create_array` / :func:`zarrconv.open_array`."""
 
     def __init__(self, store: Store, path: str, metadata: ArrayMetadata, *, write_empty_chunks: bool = False,
@@ -110,24 +110,8 @@ class Array:
         return self.metadata.fill_value
 
     @property
-    def zarr_format(self) -> int:
-        return self.metadata.zarr_format
-
-    @property
     def dimension_names(self) -> tuple[str | None, ...] | None:
         return self.metadata.dimension_names
-
-    @property
-    def name(self) -> str:
-        return "/" + self.path
-
-    @property
-    def basename(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-    @property
-    def read_only(self) -> bool:
-        return self.store.read_only
 
     @property
     def compressors(self) -> tuple[dict, ...]:

@@ -47,3 +47,28 @@ class Attributes(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Attributes({self._data!r})"
+
+
+class Node:
+    """What arrays and groups share: a path in a store and metadata."""
+
+    store: Any
+    path: str
+    metadata: Any
+
+    @property
+    def zarr_format(self) -> int:
+        return self.metadata.zarr_format
+
+    @property
+    def name(self) -> str:
+        """The absolute path of the node in its store, starting with '/'."""
+        return "/" + self.path
+
+    @property
+    def basename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only

@@ -11,7 +11,7 @@ from ..errors import ContainsNodeError, InvalidPathError, NodeNotFoundError, Rea
 from ..format.metadata import ArrayMetadata, GroupMetadata
 from ..store.base import Store
 from .array import Array
-from .attributes import Attributes
+from .attributes import Attributes, Node
 from .nodes import fetch_docs, join, parse_docs, write_node
 
 
@@ -34,7 +34,7 @@ def validate_path(path: str) -> str:
     return "/".join(parts)
 
 
-class Group:
+class Group(Node):
     """A Zarr group (v2 or v3). Open or create one with :func:`zarrconv.open_group` / :func:`zarrconv.create_group`.
 
     When the group was opened from consolidated metadata, member listing and opening are
@@ -53,22 +53,6 @@ class Group:
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["store"], state["path"], state["metadata"], state["consolidated"])  # type: ignore[misc]
-
-    @property
-    def zarr_format(self) -> int:
-        return self.metadata.zarr_format
-
-    @property
-    def name(self) -> str:
-        return "/" + self.path
-
-    @property
-    def basename(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-    @property
-    def read_only(self) -> bool:
-        return self.store.read_only
 
     @cached_property
     def attrs(self) -> Attributes:

@@ -11,6 +11,10 @@ import numpy as np
 
 from ..errors import MetadataError
 
+#: Most chunks zarrconv plans along one dimension (the planner keeps one offset per chunk,
+#: so this bounds what a hostile or absurd grid can make it allocate: 256 MiB per dimension).
+MAX_CHUNKS_PER_DIM = 2**25
+
 
 @dataclass(frozen=True)
 class RegularChunkGrid:
@@ -29,6 +33,11 @@ class RegularChunkGrid:
     def offsets(self, shape: tuple[int, ...], dim: int) -> np.ndarray:
         """Start of every chunk along ``dim``, followed by the end of the last (len = n + 1)."""
         c = self.chunk_shape[dim]
+        if -(-shape[dim] // c) > MAX_CHUNKS_PER_DIM:
+            raise MetadataError(
+                f"{-(-shape[dim] // c)} chunks along dimension {dim} (length {shape[dim]}, chunk {c}) is more than "
+                f"zarrconv supports ({MAX_CHUNKS_PER_DIM}); rechunk the array with larger chunks"
+            )
         return np.append(np.arange(0, shape[dim], c, dtype=np.int64), np.int64(max(shape[dim], 0)))
 
     def stored_shape(self, coords: tuple[int, ...]) -> tuple[int, ...]:
@@ -176,7 +185,7 @@ def parse_chunk_grid(value: Any, shape: tuple[int, ...]) -> RegularChunkGrid | R
                 if isinstance(item, int) and not isinstance(item, bool) and item > 0:
                     sizes.append(item)
                 elif (isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item)
-                      and item[0] > 0 and 1 <= item[1] <= 1 << 32):
+                      and item[0] > 0 and 1 <= item[1] <= MAX_CHUNKS_PER_DIM - len(sizes)):
                     sizes.extend([item[0]] * item[1])
                 else:
                     raise MetadataError(f"rectilinear chunk entry {item!r} must be a size or [size, count]")

@@ -91,8 +91,9 @@ def check_extensions(doc: dict, known: set[str], where: str) -> dict:
 
 
 def _shape(value: Any, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
-        raise MetadataError(f"{where}: shape {value!r} must be a list of non-negative integers")
+    if not isinstance(value, list) or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63
+                                              for s in value):
+        raise MetadataError(f"{where}: shape {value!r} must be a list of non-negative integers below 2**63")
     if len(value) > 64:
         raise MetadataError(f"{where}: {len(value)} dimensions is more than zarrconv supports (64)")
     return tuple(value)

@@ -168,5 +168,5 @@ class Store(ABC):
         with self._locks[hash(key) % len(self._locks)]:
             yield
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release resources (files, sessions). Idempotent."""

@@ -98,6 +98,20 @@ def _codec_kind(doc: dict) -> str:
     return kind
 
 
+def _grid_chunks(meta: Any) -> tuple:
+    """Chunk sizes per dimension: an int on a regular axis, the sizes (cut to the shape) on a varying one."""
+    grid = meta.chunk_grid
+    if grid.is_regular:
+        return tuple(meta.chunk_shape)
+    out: list[Any] = []
+    for d, n in enumerate(meta.shape):
+        offs = grid.offsets(meta.shape, d)
+        sizes = tuple(int(x) for x in np.diff(offs) if x > 0) or (0,)
+        regular = len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0]
+        out.append(sizes[0] if regular else sizes)
+    return tuple(out)
+
+
 def storage_layout(array: Array) -> dict[str, Any]:
     """``chunks``, ``shards``, ``compressors``, ``filters`` (and v3 ``serializer``) from the metadata alone.
 
@@ -108,7 +122,7 @@ def storage_layout(array: Array) -> dict[str, Any]:
     if meta.zarr_format == 2:
         return {"chunks": tuple(meta.chunk_shape), "shards": None,
                 "compressors": (meta.compressor,) if meta.compressor else (), "filters": tuple(meta.filters or ())}
-    codecs, chunks, shards = meta.codecs, tuple(meta.chunk_shape), None
+    codecs, chunks, shards = meta.codecs, _grid_chunks(meta), None
     if len(codecs) == 1 and codecs[0].get("name") == "sharding_indexed" and meta.chunk_grid.is_regular:
         conf = codecs[0].get("configuration", {})
         codecs, shards, chunks = conf.get("codecs", []), chunks, tuple(conf.get("chunk_shape", chunks))

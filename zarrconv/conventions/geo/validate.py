@@ -290,7 +290,7 @@ def _check_node(node: xr.DataTree, report: _Report) -> None:
     group_crs = _proj_crs(gattrs)
     if "spatial:dimensions" in gattrs and "multiscales" not in gattrs:
         sdims = gattrs["spatial:dimensions"]
-        if isinstance(sdims, list) and all(d in full.dims for d in sdims):
+        if isinstance(sdims, list) and all(isinstance(d, str) and d in full.dims for d in sdims):
             _check_grid(gpath, gattrs, {}, full, tuple(full.dims), report)
     if "multiscales" in gattrs:
         _check_multiscales(gpath, node, report)

@@ -482,6 +482,9 @@ class ImageLabel:
                 if "label-value" not in c:
                     raise _err(w, "a color has no 'label-value'")
                 rgba = c.get("rgba")
+                if isinstance(rgba, (list, tuple)) and len(rgba) == 4 and not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in rgba):
+                    raise _err(w, f"rgba {rgba!r} must be four integers 0-255")
                 colors.append(LabelColor(
                     c["label-value"],
                     tuple(int(v) for v in rgba) if isinstance(rgba, (list, tuple)) and len(rgba) == 4 else None,
