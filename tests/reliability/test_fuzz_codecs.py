@@ -245,7 +245,14 @@ def test_lzma_header_declaring_a_huge_dictionary_is_refused(chain: str) -> None:
     """The lzma decoder's own memory (its dictionary) is capped too, not only its output."""
     arr, key, _ = SEEDS[chain]
     store = MemoryStore(dict(arr.store._data))
-    store._data[key] = lzma.compress(bytes(192), format=lzma.FORMAT_XZ,
-                                     filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 1536 * 2**20}])
+    raw = bytearray(lzma.compress(bytes(192), format=lzma.FORMAT_XZ,
+                                  filters=[{"id": lzma.FILTER_LZMA2, "dict_size": 4096}]))
+    size = (raw[12] + 1) * 4  # the block header follows the 12-byte stream header
+    header = raw[12:12 + size]
+    assert header[2:4] == b"\x21\x01"  # one LZMA2 filter with a 1-byte property: the dictionary size
+    header[4] = 36  # a 1 GiB dictionary
+    header[-4:] = zlib.crc32(bytes(header[:-4])).to_bytes(4, "little")
+    raw[12:12 + size] = header
+    store._data[key] = bytes(raw)
     with pytest.raises(zc.CorruptChunkError, match="[Mm]emory"):
         zc.open_array(store)[...]

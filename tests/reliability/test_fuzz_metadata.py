@@ -150,3 +150,22 @@ def test_lying_metadata_is_refused_before_allocating() -> None:
         tracemalloc.stop()
     assert isinstance(err, zc.CorruptChunkError) and "c/0" in str(err)
     assert peak < 16 * 2**20, f"reading a lying chunk allocated {peak} bytes"
+
+
+def test_absurd_grids_are_metadata_errors_not_allocations() -> None:
+    """Shapes beyond int64 and grids with more chunks than the planner supports fail clearly."""
+    from zarrconv.format.chunks import MAX_CHUNKS_PER_DIM
+
+    grid = {"name": "regular", "configuration": {"chunk_shape": [1]}}
+    for doc in (dict(V3_ARRAY, shape=[2**63], chunk_grid=grid, dimension_names=None),
+                dict(V3_ARRAY, shape=[10**30], chunk_grid=grid, dimension_names=None)):
+        err = expect_only_zarrconv_errors(zc.open_array, MemoryStore({"zarr.json": json_bytes(doc)}))
+        assert isinstance(err, zc.MetadataError) and "shape" in str(err)
+    doc = dict(V3_ARRAY, shape=[MAX_CHUNKS_PER_DIM * 4], chunk_grid=grid, dimension_names=None)
+    arr = zc.open_array(MemoryStore({"zarr.json": json_bytes(doc)}))
+    err = expect_only_zarrconv_errors(lambda: arr[0])
+    assert isinstance(err, zc.MetadataError) and "larger chunks" in str(err)
+    rect = {"name": "rectilinear", "configuration": {"kind": "inline", "chunk_shapes": [[[1, 2**32]]]}}
+    err = expect_only_zarrconv_errors(zc.open_array, MemoryStore({"zarr.json": json_bytes(
+        dict(V3_ARRAY, shape=[10], chunk_grid=rect, dimension_names=None))}))
+    assert isinstance(err, zc.MetadataError)

@@ -62,6 +62,17 @@ def test_keys_escaping_the_root_are_refused(tmp_path: Path, key: str, kind: str)
     assert not any(p for p in tmp_path.rglob("*") if p.is_file())
 
 
+@pytest.mark.parametrize("prefix", ["../", "..", "a/../../", "./"])
+def test_listing_cannot_leave_the_root(tmp_path: Path, prefix: str) -> None:
+    (tmp_path / "secret").write_bytes(b"x")
+    store = LocalStore(tmp_path / "store")
+    zc.create_group(store)
+    with pytest.raises(zc.InvalidPathError):
+        list(store.list_prefix(prefix))
+    with pytest.raises(zc.InvalidPathError):
+        store.list_dir(prefix)
+
+
 @pytest.fixture()
 def outside(tmp_path: Path) -> Path:
     d = tmp_path / "outside"
@@ -82,6 +93,10 @@ def test_symlinked_directory_leading_outside_is_refused(tmp_path: Path, outside:
             store.get(key)
         with pytest.raises(zc.InvalidPathError):
             store.set(key, b"overwritten")
+        with pytest.raises(zc.InvalidPathError):  # not even the names of what is there
+            store.list_dir(key.rsplit("/", 1)[0])
+        with pytest.raises(zc.InvalidPathError):
+            list(store.list_prefix(key.rsplit("/", 1)[0] + "/"))
     # a chunk directory replaced by a symlink to elsewhere: reading it fails, it does not read elsewhere
     (root / "a" / "c" / "evil").unlink()
     import shutil

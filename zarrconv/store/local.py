@@ -134,8 +134,19 @@ class LocalStore(Store):
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
 
+    def _prefix_dir(self, prefix: str) -> str:
+        """The directory of a listing prefix, refused like a key if it would leave the root."""
+        parts = [p for p in prefix.split("/") if p]
+        if not parts:
+            return self.root
+        validate_key("/".join(parts))
+        base = os.path.join(self.root, *parts)
+        if os.path.isdir(base):
+            self._check_dir(base, prefix)
+        return base
+
     def list_prefix(self, prefix: str) -> Iterator[str]:
-        base = os.path.join(self.root, *[p for p in prefix.split("/") if p])
+        base = self._prefix_dir(prefix)
         if not os.path.isdir(base):
             return
         for dirpath, dirnames, filenames in os.walk(base):
@@ -148,7 +159,7 @@ class LocalStore(Store):
                 yield rel + f
 
     def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
-        base = os.path.join(self.root, *[p for p in prefix.split("/") if p])
+        base = self._prefix_dir(prefix)
         keys: list[str] = []
         dirs: list[str] = []
         try:

@@ -104,7 +104,7 @@ def _grid_chunks(meta: Any) -> tuple:
     if grid.is_regular:
         return tuple(meta.chunk_shape)
     out: list[Any] = []
-    for d, n in enumerate(meta.shape):
+    for d in range(len(meta.shape)):
         offs = grid.offsets(meta.shape, d)
         sizes = tuple(int(x) for x in np.diff(offs) if x > 0) or (0,)
         regular = len(set(sizes[:-1])) <= 1 and sizes[-1] <= sizes[0]
