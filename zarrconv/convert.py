@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from .codecs import build_pipeline, codec_from_json, v3_codec_to_numcodecs
 from .codecs.numcodecs_bridge import ARRAY_FILTER_IDS
-from .core.api import build_array_metadata, clear_node, node_exists
+from .core.api import _parents, build_array_metadata, clear_node, node_exists
+from .core.api import open as open_node
 from .core.array import Array
 from .core.consolidated import write_consolidated
 from .core.group import Group, validate_path
@@ -55,21 +57,12 @@ def _v2_codec_to_v3(conf: dict, itemsize: int) -> dict:
 
 def _v3_codec_to_v2(doc: dict) -> dict | None:
     """A v3 bytes->bytes or numcodecs codec document as a numcodecs config; None for checksums."""
-    name = doc["name"]
-    conf = dict(doc.get("configuration") or {})
-    if name == "crc32c":
+    if doc["name"] == "crc32c":
         return None  # a storage checksum: the re-encoded v2 chunks are not checksummed
-    if name.startswith("numcodecs."):
-        return {"id": name[len("numcodecs."):], **conf}
-    if name == "blosc":
-        return {"id": "blosc", "cname": conf.get("cname", "zstd"), "clevel": conf.get("clevel", 5),
-                "shuffle": {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}[conf.get("shuffle", "shuffle")],
-                "blocksize": conf.get("blocksize", 0)}
-    if name == "zstd":  # "checksum" only when set: tensorstore refuses unknown members
-        return {"id": "zstd", "level": conf.get("level", 0), **({"checksum": True} if conf.get("checksum") else {})}
-    if name == "gzip":
-        return {"id": "gzip", "level": conf.get("level", 5)}
-    raise MetadataError(f"codec {name!r} has no Zarr v2 equivalent")
+    try:
+        return v3_codec_to_numcodecs(doc)
+    except TypeError as exc:
+        raise MetadataError(str(exc)) from None
 
 
 def _split_v2_filters(meta: ArrayMetadata, where: str) -> tuple[type | None, list[dict], list[dict]]:
@@ -149,8 +142,6 @@ def v2_to_v3_metadata(meta: ArrayMetadata, where: str = "array", *, keep_chunk_k
     attrs = {k: v for k, v in meta.attributes.items() if k != _DIMS}
     cke = meta.chunk_key_encoding if keep_chunk_keys else ChunkKeyEncoding("default", "/")
     out = ArrayMetadata(3, meta.shape, data_type, meta.chunk_grid, cke, fill, codecs, attrs, meta.dimension_names)
-    from .codecs import build_pipeline
-
     build_pipeline(out)  # every codec must be known before anything is written
     return out
 
@@ -160,8 +151,6 @@ def _v3_to_v2_kwargs(arr: Array, where: str) -> dict[str, Any]:
     meta = arr.metadata
     if not meta.chunk_grid.is_regular:
         raise MetadataError(f"{where}: the rectilinear chunk grid has no Zarr v2 equivalent; convert to v3")
-    from .codecs import codec_from_json
-
     inner = arr._sharding.codecs if arr._sharding is not None else meta.codecs
     order = "C"
     filters: list[dict] = []
@@ -247,8 +236,6 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     """
     if zarr_format not in (2, 3):
         raise ValueError(f"zarr_format {zarr_format!r} must be 2 or 3")
-    from .core.api import open as open_node
-
     src_node = open_node(src, path, mode="r", storage_options=storage_options, consolidated=False)
     nodes: dict[str, Array | Group] = {"": src_node}
     if isinstance(src_node, Group):
@@ -272,8 +259,6 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
         _copy_data(src_node, out)
         return out
     if root:
-        from .core.api import _parents
-
         _parents(st, root, zarr_format)
     for rel in sorted(plans, key=lambda r: (r.count("/"), r) if r else (-1, r)):
         write_docs(st, join(root, rel), plans[rel])
@@ -334,8 +319,6 @@ def migrate_v2_to_v3(store: StoreLike, path: str | None = None, *, storage_optio
     if had_consolidated:
         write_consolidated(st, root, plans[""], {rel: consolidated_entry(m) for rel, m in plans.items() if rel})
     st.delete_many([doc_key(join(root, rel), n) for rel in nodes for n in (ZARRAY, ZGROUP, ZATTRS, ZMETADATA)])
-    from .core.api import open as open_node
-
     return open_node(st, root, mode="r+")
 
 

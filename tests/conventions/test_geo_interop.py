@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import zarrconv as zc
 import zarrconv.conventions.geo as geo
 from zarrconv.conventions.geo import PROJ_UUID, SPATIAL_UUID
 
@@ -26,28 +25,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::zarr.errors.ZarrUserWarning"),
     pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning"),
 ]
-
-
-# --- writers and readers under test --------------------------------------------------------
-def _write_xarray_zarr(obj: xr.Dataset, path: pathlib.Path, zarr_format: int) -> None:
-    obj.to_zarr(path, zarr_format=zarr_format, consolidated=True, mode="w")
-
-
-WRITERS = {
-    "xarray-zarr": _write_xarray_zarr,
-    "zarrconv": lambda obj, path, zarr_format: zc.to_zarr(obj, path, zarr_format=zarr_format, mode="w"),
-}
-ENGINES = ["zarr", "zarrconv"]
-
-
-@pytest.fixture(params=sorted(WRITERS))
-def writer(request):
-    return WRITERS[request.param]
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request) -> str:
-    return request.param
 
 
 @pytest.fixture(params=[2, 3], ids=["v2", "v3"])
@@ -182,12 +159,12 @@ def test_geozarr_toolkit_validators_pass(tmp_path, writer, zarr_format, crs_code
     assert toolkit.detect_conventions(dict(group.attrs)) == ["spatial", "proj"]
 
 
-def test_gdal_crs_option_round_trip(tmp_path, zarr_format):
+def test_gdal_crs_option_round_trip(tmp_path, zarr_format, write_xarray_zarr):
     """gdal_crs=True adds GDAL's own _CRS attribute (for GDAL < 3.9); GDAL reads the same CRS."""
     ds = geo.assign_crs(_dataset("EPSG:32633"), "EPSG:32633", gdal_crs=True)
     assert ds["temperature"].attrs["_CRS"]["url"] == "http://www.opengis.net/def/crs/EPSG/0/32633"
     path = tmp_path / "out.zarr"
-    _write_xarray_zarr(ds, path, zarr_format)
+    write_xarray_zarr(ds, path, zarr_format)
     with _gdal_open(path, "temperature") as src:
         assert src.crs.to_epsg() == 32633
     assert geo.validate(path) == []
@@ -264,14 +241,14 @@ def test_reads_gdal_written_without_crs(tmp_path):
     assert _same_transform(geo.transform(opened), reported_transform)
 
 
-def test_gdal_reads_rotated_transform_from_geotransform(tmp_path):
+def test_gdal_reads_rotated_transform_from_geotransform(tmp_path, write_xarray_zarr):
     """A rotated grid has no 1-D coordinates: spatial:transform and GeoTransform carry it."""
     ds = xr.Dataset({"band": (("y", "x"), np.ones((6, 8), "float32"))})
     rotated = (30.0, 2.0, 400000.0, 2.0, -30.0, 6000000.0)
     out = geo.assign_crs(ds, "EPSG:32633", transform=rotated)
     assert "x" not in out.coords
     path = tmp_path / "rot.zarr"
-    _write_xarray_zarr(out, path, 3)
+    write_xarray_zarr(out, path, 3)
     opened = xr.open_dataset(path, engine="zarr")
     assert geo.transform(opened) == rotated
     assert geo.transform(opened["band"]) == rotated

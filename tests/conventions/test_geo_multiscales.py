@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import numpy as np
 import pytest
 import xarray as xr
@@ -19,27 +17,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Consolidated metadata is currently not part:UserWarning"),
     pytest.mark.filterwarnings("ignore::UserWarning:zarr"),
 ]
-
-
-def _write_xarray_zarr(tree: xr.DataTree, path: pathlib.Path, zarr_format: int) -> None:
-    tree.to_zarr(path, zarr_format=zarr_format, consolidated=True, mode="w")
-
-
-WRITERS = {
-    "xarray-zarr": _write_xarray_zarr,
-    "zarrconv": lambda tree, path, zarr_format: zc.to_zarr(tree, path, zarr_format=zarr_format, mode="w"),
-}
-ENGINES = ["zarr", "zarrconv"]
-
-
-@pytest.fixture(params=sorted(WRITERS))
-def writer(request):
-    return WRITERS[request.param]
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request) -> str:
-    return request.param
 
 
 UTM = (10.0, 0.0, 500000.0, 0.0, -10.0, 5000000.0)
@@ -161,11 +138,11 @@ def test_round_trip_through_zarr(tmp_path, writer, engine):
         assert geo.validate(path, engine=engine) == []
 
 
-def test_gdal_reads_every_level(tmp_path):
+def test_gdal_reads_every_level(tmp_path, write_xarray_zarr):
     rasterio = pytest.importorskip("rasterio")
     tree = geo.build_multiscales(utm(32, 48), levels=3)
     path = tmp_path / "pyramid.zarr"
-    _write_xarray_zarr(tree, path, 3)
+    write_xarray_zarr(tree, path, 3)
     for item in tree.attrs["multiscales"]["layout"]:
         with rasterio.open(f'ZARR:"{path}":/{item["asset"]}/t') as src:
             assert src.crs.to_epsg() == 32633
@@ -173,11 +150,11 @@ def test_gdal_reads_every_level(tmp_path):
             assert list(src.shape) == item["spatial:shape"]
 
 
-def test_geozarr_toolkit_validates_pyramid(tmp_path):
+def test_geozarr_toolkit_validates_pyramid(tmp_path, write_xarray_zarr):
     toolkit = pytest.importorskip("geozarr_toolkit")
     zarr = pytest.importorskip("zarr")
     path = tmp_path / "pyramid.zarr"
-    _write_xarray_zarr(geo.build_multiscales(utm(32, 48), levels=3), path, 3)
+    write_xarray_zarr(geo.build_multiscales(utm(32, 48), levels=3), path, 3)
     group = zarr.open_group(path, mode="r")
     results = toolkit.validate_group(group)
     assert set(results) == {"multiscales", "proj", "spatial", "zarr_conventions"}

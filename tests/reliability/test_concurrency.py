@@ -186,3 +186,27 @@ def test_synchronizer_is_held_around_every_write() -> None:
     arr.append(np.ones(2, "u1"))
     assert held and all(held), held
     np.testing.assert_array_equal(arr[...], [0, 7, 1, 7, 7, 7, 7, 7, 0, 0, 0, 0, 1, 1])
+
+
+# -- readers during writes ------------------------------------------------------------------------
+
+def _alternating_writer(root: str, rounds: int) -> None:
+    arr = zc.open_array(root, "r", mode="r+")
+    for i in range(rounds):
+        arr[...] = np.full(arr.shape, i % 7 + 1, "i4")
+
+
+def test_readers_see_old_or_new_chunks_during_writes(tmp_path: Path) -> None:
+    """A reader in another process never sees a torn chunk: each is one whole write's content."""
+    arr = zc.create_array(tmp_path, "r", shape=(32, 32), chunks=(8, 8), dtype="i4", compressors=["zstd", "crc32c"])
+    arr[...] = 1
+    writer = _ctx.Process(target=_alternating_writer, args=(str(tmp_path), 60))
+    writer.start()
+    reads = 0
+    while writer.is_alive() or reads < 5:
+        data = zc.open_array(tmp_path, "r")[...]  # a torn chunk would fail its checksum here
+        blocks = data.reshape(4, 8, 4, 8).transpose(0, 2, 1, 3).reshape(16, 64)
+        assert all(len(set(b.tolist())) == 1 and 1 <= b[0] <= 7 for b in blocks)
+        reads += 1
+    writer.join(60)
+    assert writer.exitcode == 0 and reads >= 5

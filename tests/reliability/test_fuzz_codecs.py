@@ -60,13 +60,22 @@ CHAINS: dict[str, dict[str, Any]] = {
     "v2-blosc": {"zarr_format": 2, "compressors": {"id": "blosc", "cname": "lz4"}},
     "v2-delta-zlib": {"zarr_format": 2, "compressors": {"id": "zlib"}, "filters": [{"id": "delta", "dtype": "<i4"}]},
     "v2-F-zstd": {"zarr_format": 2, "compressors": {"id": "zstd"}, "order": "F"},
+    "v3-str-zstd": {"compressors": "zstd", "_dtype": str},
+    "v3-str-sharded": {"shards": (4, 6), "chunks": (2, 3), "_dtype": str},
+    "v2-str-zlib": {"zarr_format": 2, "compressors": {"id": "zlib"}, "_dtype": str},
 }
+
+
+def expected_data(dtype: object) -> np.ndarray:
+    numbers = np.arange(48, dtype="i4").reshape(SHAPE) * 3 - 20
+    return numbers.astype(str).astype(object) if dtype is str else numbers
 
 
 def make(chain: str) -> tuple[zc.Array, str, bytes]:
     """A small i4 array with this chain, one stored object holding data; returns its key and bytes."""
     kwargs = dict(CHAINS[chain])
     index_location = kwargs.pop("_index_location", None)
+    dtype = kwargs.pop("_dtype", "i4")
     store = MemoryStore()
     kwargs.setdefault("chunks", SHAPE)
     if index_location:
@@ -74,12 +83,12 @@ def make(chain: str) -> tuple[zc.Array, str, bytes]:
         from zarrconv.core.array import Array
         from zarrconv.core.nodes import write_node
 
-        meta = build_array_metadata(shape=SHAPE, dtype="i4", index_location=index_location, **kwargs)
+        meta = build_array_metadata(shape=SHAPE, dtype=dtype, index_location=index_location, **kwargs)
         write_node(store, "", meta)
         arr = Array(store, "", meta)
     else:
-        arr = zc.create_array(store, shape=SHAPE, dtype="i4", **kwargs)
-    arr[...] = np.arange(48, dtype="i4").reshape(SHAPE) * 3 - 20
+        arr = zc.create_array(store, shape=SHAPE, dtype=dtype, **kwargs)
+    arr[...] = expected_data(dtype)
     key = "0.0" if arr.zarr_format == 2 else "c/0/0"
     return arr, key, store.get(key)
 
@@ -91,7 +100,7 @@ def _use(arr: zc.Array) -> None:
     arr[...]
     arr[1:3, 2]
     arr.oindex[[0, 5], :]
-    arr[0, 0] = 99  # read-modify-write decodes what is stored
+    arr[0, 0] = "99" if arr.dtype.kind == "O" else 99  # read-modify-write decodes what is stored
 
 
 def _attack(chain: str, blob: bytes) -> None:
@@ -117,9 +126,9 @@ def test_random_chunks(chain: str, blob: bytes) -> None:
 
 def test_seeds_are_valid() -> None:
     """The fuzz seeds decode (so mutations start from real chunks)."""
-    expected = np.arange(48, dtype="i4").reshape(SHAPE) * 3 - 20
     for name, (arr, _, blob) in SEEDS.items():
         assert blob, name
+        expected = expected_data(CHAINS[name].get("_dtype", "i4"))
         np.testing.assert_array_equal(zc.open_array(arr.store)[...], expected, err_msg=name)
 
 
@@ -256,3 +265,21 @@ def test_lzma_header_declaring_a_huge_dictionary_is_refused(chain: str) -> None:
     store._data[key] = bytes(raw)
     with pytest.raises(zc.CorruptChunkError, match="[Mm]emory"):
         zc.open_array(store)[...]
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_string_chunk_declaring_billions_of_items_is_refused_without_allocating(zarr_format: int) -> None:
+    """A vlen chunk's item count sizes the decoder's output: it is checked against the chunk shape first."""
+    store = MemoryStore()
+    arr = zc.create_array(store, shape=(48,), chunks=(48,), dtype=str, zarr_format=zarr_format, compressors=None)
+    arr[...] = "x"
+    key = "0" if zarr_format == 2 else "c/0"
+    store._data[key] = (2**31).to_bytes(4, "little") + bytes(8)
+    tracemalloc.start()
+    try:
+        err = expect_only_zarrconv_errors(lambda: arr[...])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(err, zc.CorruptChunkError) and key in str(err)
+    assert peak < 2**24, f"a lying item count made zarrconv allocate {peak} bytes"

@@ -60,7 +60,7 @@ def normalize_codecs(value: Any, *, zarr_format: int = 3, itemsize: int | None =
         else:
             raise TypeError(f"cannot use {v!r} as a codec")
         if zarr_format == 2:
-            out.append(_v3_to_numcodecs(doc))
+            out.append(v3_codec_to_numcodecs(doc))
         else:
             codec_from_json(doc)  # validate early, with a clear error
             out.append(doc)
@@ -77,8 +77,9 @@ def _numcodecs_to_v3(cid: str, conf: dict) -> dict:
     return conf
 
 
-def _v3_to_numcodecs(doc: dict) -> dict:
-    """A v3 codec document as a numcodecs config, for v2 metadata."""
+def v3_codec_to_numcodecs(doc: dict) -> dict:
+    """A v3 codec document as a numcodecs config, for v2 metadata (used by ``normalize_codecs``
+    and by :mod:`zarrconv.convert`). Raises TypeError for codecs Zarr v2 cannot express."""
     name = doc.get("name", doc.get("id"))
     conf = dict(doc.get("configuration") or {})
     if "id" in doc:
@@ -101,5 +102,5 @@ def _v3_to_numcodecs(doc: dict) -> dict:
 
 __all__ = [
     "CODECS", "ChunkSpec", "Codec", "CodecPipeline", "V2Pipeline", "build_pipeline",
-    "codec_from_json", "normalize_codecs", "register_codec",
+    "codec_from_json", "normalize_codecs", "register_codec", "v3_codec_to_numcodecs",
 ]

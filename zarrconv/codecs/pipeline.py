@@ -173,6 +173,14 @@ class V2Pipeline:
             except Exception as e:
                 raise CorruptChunkError(f"compressor {self.compressor.codec_id!r} could not decode the chunk: {e}") from None
         for f in reversed(self.filters):
+            if f.codec_id in ("vlen-utf8", "vlen-bytes", "vlen-array"):
+                # the item count heads the buffer and sizes numcodecs' output: check it first
+                head = memoryview(data).cast("B")[:4] if not isinstance(data, bytes) else data[:4]
+                count = int.from_bytes(bytes(head), "little") if len(head) == 4 else -1
+                if count != int(np.prod(spec.shape)):
+                    raise CorruptChunkError(
+                        f"filter {f.codec_id!r}: chunk declares {count} items, a {spec.shape} chunk has "
+                        f"{int(np.prod(spec.shape))}")
             try:
                 data = f.decode(data)
             except Exception as e:

@@ -70,6 +70,8 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
     )
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
+        """True for ``*.zarr`` paths and local directories holding Zarr metadata, so that
+        ``xr.open_dataset(path)`` picks this engine without ``engine=``."""
         if not isinstance(filename_or_obj, str | os.PathLike):
             return False
         path = os.fspath(filename_or_obj).rstrip("/")
@@ -96,6 +98,7 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
         zarr_format: int | None = None,
         use_zarr_fill_value_as_mask: bool | None = None,
     ) -> Any:
+        """One group's arrays as an ``xr.Dataset`` (lazy), decoded by xarray as for ``engine="zarr"``."""
         store = ZarrconvDataStore.open(
             _normalize(filename_or_obj), group, consolidated=consolidated, storage_options=storage_options,
             zarr_format=zarr_format, mask_fill=use_zarr_fill_value_as_mask,
@@ -121,6 +124,8 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
         zarr_format: int | None = None,
         use_zarr_fill_value_as_mask: bool | None = None,
     ) -> dict[str, Any]:
+        """``{"/path": Dataset}`` for ``group`` and every group below it, parents first; an
+        OME-Zarr image group contributes one child entry per resolution level."""
         decoders = dict(mask_and_scale=mask_and_scale, decode_times=decode_times,
                         concat_characters=concat_characters, decode_coords=decode_coords,
                         drop_variables=drop_variables, use_cftime=use_cftime, decode_timedelta=decode_timedelta)
@@ -139,33 +144,11 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
             out[path] = _decode(store, **decoders)
         return dict(sorted(out.items(), key=lambda kv: (kv[0].count("/") if kv[0] != "/" else 0, kv[0])))
 
-    def open_datatree(  # type: ignore[override]
-        self,
-        filename_or_obj: Any,
-        *,
-        mask_and_scale: bool = True,
-        decode_times: Any = True,
-        concat_characters: bool = True,
-        decode_coords: Any = True,
-        drop_variables: str | Iterable[str] | None = None,
-        use_cftime: bool | None = None,
-        decode_timedelta: Any = None,
-        group: str | None = None,
-        consolidated: bool | None = None,
-        storage_options: dict | None = None,
-        zarr_format: int | None = None,
-        use_zarr_fill_value_as_mask: bool | None = None,
-    ) -> Any:
+    def open_datatree(self, filename_or_obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Every group below ``group`` as one DataTree; takes the keywords of :meth:`open_groups_as_dict`."""
         from xarray.backends.common import datatree_from_dict_with_io_cleanup
 
-        groups = self.open_groups_as_dict(
-            filename_or_obj, mask_and_scale=mask_and_scale, decode_times=decode_times,
-            concat_characters=concat_characters, decode_coords=decode_coords, drop_variables=drop_variables,
-            use_cftime=use_cftime, decode_timedelta=decode_timedelta, group=group, consolidated=consolidated,
-            storage_options=storage_options, zarr_format=zarr_format,
-            use_zarr_fill_value_as_mask=use_zarr_fill_value_as_mask,
-        )
-        return datatree_from_dict_with_io_cleanup(groups)
+        return datatree_from_dict_with_io_cleanup(self.open_groups_as_dict(filename_or_obj, **kwargs))
 
 
 __all__ = ["ZarrconvBackendEntrypoint"]

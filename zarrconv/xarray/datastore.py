@@ -18,7 +18,6 @@ from xarray.core.utils import FrozenDict
 from xarray.core.variable import Variable
 
 from ..core import Array, Group, open_group
-from ..core.nodes import join
 from ..errors import MetadataError, NodeNotFoundError
 from .encoding import DIMENSION_KEY, decode_fill_attr, is_vlen_str, string_dtype
 
@@ -183,12 +182,15 @@ class ZarrconvDataStore(AbstractDataStore):
         return Variable(dims, indexing.LazilyIndexedArray(wrapper), attrs, encoding)
 
     def get_variables(self) -> FrozenDict:
+        """Every array of the group as a raw variable, by name (xarray's ``load`` calls this)."""
         return FrozenDict((k, self.open_store_variable(k, a)) for k, a in self._arrays.items())
 
     def get_attrs(self) -> dict[str, Any]:
+        """The group attributes, without netCDF-internal ``_NC*`` keys (as xarray's zarr engine)."""
         return {k: v for k, v in self.group.attrs.items() if not k.lower().startswith("_nc")}
 
     def get_dimensions(self) -> dict[str, int]:
+        """Length of each dimension; raises MetadataError when two arrays disagree on one."""
         sizes: dict[str, int] = {}
         for name, array in self._arrays.items():
             dims, _ = _dims_and_attrs(array)
@@ -201,6 +203,7 @@ class ZarrconvDataStore(AbstractDataStore):
         return sizes
 
     def array_keys(self) -> tuple[str, ...]:
+        """Names of the group's arrays, in the order they are read."""
         return tuple(self._arrays)
 
     def close(self) -> None:
@@ -251,4 +254,4 @@ def iter_groups(group: Group) -> Iterator[tuple[str, Group, dict[str, Array]]]:
         yield rel, groups[rel], children.get(rel, {})
 
 
-__all__ = ["ZarrconvBackendArray", "ZarrconvDataStore", "iter_groups", "join", "open_root"]
+__all__ = ["ZarrconvBackendArray", "ZarrconvDataStore", "iter_groups", "open_root"]

@@ -90,6 +90,20 @@ def _numbers(value: Any, where: str, what: str) -> list[float]:
     return out
 
 
+def _entries(d: Mapping[str, Any], key: str, where: str, what: str,
+             required: str | None = None) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(location, object)`` for each element of the array ``d[key]``: each must be a JSON
+    object (``what`` names it in errors) and hold the member ``required`` when given."""
+    out = []
+    for i, value in enumerate(_list(d[key], where, repr(key))):
+        w = f"{where}.{key}[{i}]"
+        obj = _obj(value, w, what)
+        if required is not None and required not in obj:
+            raise _err(w, f"{what} has no {required!r}")
+        out.append((w, obj))
+    return out
+
+
 def _extra(d: Mapping[str, Any], known: Sequence[str]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k not in known}
 
@@ -246,11 +260,7 @@ class Multiscale:
         if "datasets" not in d:
             raise _err(where, "a multiscales entry has no 'datasets'")
         datasets = []
-        for i, ds in enumerate(_list(d["datasets"], where, "'datasets'")):
-            w = f"{where}.datasets[{i}]"
-            ds = _obj(ds, w, "a dataset")
-            if "path" not in ds:
-                raise _err(w, "a dataset has no 'path'")
+        for w, ds in _entries(d, "datasets", where, "a dataset", "path"):
             trs = _parse_transforms(ds.get("coordinateTransformations", []), f"{w}.coordinateTransformations")
             datasets.append(Dataset(_str(ds["path"], w, "dataset path"), trs,
                                     _extra(ds, ("path", "coordinateTransformations"))))
@@ -476,11 +486,7 @@ class ImageLabel:
         colors = None
         if "colors" in d:
             colors = []
-            for i, c in enumerate(_list(d["colors"], where, "'colors'")):
-                w = f"{where}.colors[{i}]"
-                c = _obj(c, w, "a color")
-                if "label-value" not in c:
-                    raise _err(w, "a color has no 'label-value'")
+            for w, c in _entries(d, "colors", where, "a color", "label-value"):
                 rgba = c.get("rgba")
                 if isinstance(rgba, (list, tuple)) and len(rgba) == 4 and not all(
                         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in rgba):
@@ -492,7 +498,7 @@ class ImageLabel:
                 ))
         props = None
         if "properties" in d:
-            props = [dict(_obj(p, f"{where}.properties[{i}]", "a property")) for i, p in enumerate(_list(d["properties"], where, "'properties'"))]
+            props = [dict(p) for _, p in _entries(d, "properties", where, "a property")]
         src = d.get("source")
         return cls(
             colors=colors,
@@ -581,22 +587,10 @@ class Plate:
             if key not in d:
                 raise _err(where, f"the plate has no {key!r}")
 
-        def names(key: str) -> list[str]:
-            out = []
-            for i, r in enumerate(_list(d[key], where, repr(key))):
-                r = _obj(r, f"{where}.{key}[{i}]", f"a {key[:-1]}")
-                if "name" not in r:
-                    raise _err(f"{where}.{key}[{i}]", f"a {key[:-1]} has no 'name'")
-                out.append(str(r["name"]))
-            return out
-
-        rows, columns = names("rows"), names("columns")
+        rows, columns = ([str(r["name"]) for _, r in _entries(d, key, where, f"a {key[:-1]}", "name")]
+                         for key in ("rows", "columns"))
         wells = []
-        for i, w in enumerate(_list(d["wells"], where, "'wells'")):
-            ww = f"{where}.wells[{i}]"
-            w = _obj(w, ww, "a well")
-            if "path" not in w:
-                raise _err(ww, "a well has no 'path'")
+        for ww, w in _entries(d, "wells", where, "a well", "path"):
             path = _str(w["path"], ww, "well path")
             ri, ci = w.get("rowIndex"), w.get("columnIndex")
             if not isinstance(ri, int) or not isinstance(ci, int):  # 0.1-0.3 had no indices
@@ -607,9 +601,7 @@ class Plate:
         acqs = None
         if "acquisitions" in d:
             acqs = []
-            for i, a in enumerate(_list(d["acquisitions"], where, "'acquisitions'")):
-                wa = f"{where}.acquisitions[{i}]"
-                a = _obj(a, wa, "an acquisition")
+            for wa, a in _entries(d, "acquisitions", where, "an acquisition"):
                 if not isinstance(a.get("id"), int):
                     raise _err(wa, "an acquisition has no integer 'id'")
                 acqs.append(Acquisition(**{k: a.get(k) for k in Acquisition._KEYS}, extra=_extra(a, Acquisition._KEYS)))
@@ -671,11 +663,7 @@ class Well:
         if "images" not in d:
             raise _err(where, "the well has no 'images'")
         images = []
-        for i, im in enumerate(_list(d["images"], where, "'images'")):
-            wi = f"{where}.images[{i}]"
-            im = _obj(im, wi, "a well image")
-            if "path" not in im:
-                raise _err(wi, "a well image has no 'path'")
+        for wi, im in _entries(d, "images", where, "a well image", "path"):
             acq = im.get("acquisition")
             images.append(WellImage(_str(im["path"], wi, "image path"), acq if isinstance(acq, int) else None,
                                     _extra(im, ("path", "acquisition"))))
