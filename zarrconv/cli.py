@@ -172,10 +172,15 @@ def _object_sizes(store: Any, keys: list[str]) -> list[int]:
     fs = getattr(store, "fs", None)
     root = getattr(store, "root", None)
     if fs is not None and root is not None and keys:
-        try:
-            paths = [f"{root}/{k}" if root else k for k in keys]
-            return [int(s or 0) for s in fs.sizes(paths)]
-        except Exception:  # some filesystems cannot report sizes: fall back to reading
+        try:  # one listing with details instead of one request per key
+            common = os.path.commonpath(keys) if len(keys) > 1 else keys[0].rpartition("/")[0]
+            base = "/".join(p for p in (root, common) if p)
+            listed = fs.find(base, detail=True)
+            by_key = {fs._strip_protocol(path)[len(root) + 1 if root else 0:]: int(info.get("size") or 0)
+                      for path, info in listed.items()}
+            if all(k in by_key for k in keys):
+                return [by_key[k] for k in keys]
+        except Exception:  # some filesystems cannot list with sizes: fall back to reading
             pass
     return [len(b or b"") for b in store.get_many([(k, None) for k in keys])]
 
@@ -767,7 +772,7 @@ def _read_pyramid_source(src: str, path: str | None, options: dict[str, Any]) ->
         import dask.array as da
     except ImportError:
         return array[...], names
-    return da.from_array(array, chunks=array.chunks, asarray=True), names
+    return da.from_array(array, chunks=array.shards or array.chunks, asarray=True), names
 
 
 def cmd_ome_pyramid(args: argparse.Namespace) -> int:

@@ -1,13 +1,10 @@
-"""Fixtures for the command-line tests: the installed command and a loopback S3 server."""
+"""Fixtures for the command-line tests: the installed command (the S3 server is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -31,38 +28,3 @@ def run(*args: str, check: int | None = 0, env: dict | None = None, **kwargs) ->
 def zarrconv_bin() -> Path:
     assert ZARRCONV.exists(), f"the console script {ZARRCONV} is not installed (pip install -e .)"
     return ZARRCONV
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_server(tmp_path_factory: pytest.TempPathFactory):
-    """A moto S3 server on 127.0.0.1 with a free port; yields (endpoint, storage options)."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                                stdout=fh, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(endpoint, timeout=1)
-                break
-            except Exception:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"moto_server exited: {log.read_text()}") from None
-                time.sleep(0.1)
-        options = {"key": "testing", "secret": "testing", "client_kwargs": {"endpoint_url": endpoint}}
-        import s3fs
-
-        fs = s3fs.S3FileSystem(**options)
-        fs.mkdir("cli-bucket")
-        yield endpoint, options
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

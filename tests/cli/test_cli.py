@@ -193,20 +193,22 @@ def test_progress_bar_on_a_terminal_unless_quiet(peer_store):
     assert status == 0 and tty == ""
 
 
-def test_s3_round_trip_with_storage_options(v2_store, s3_server):
-    endpoint, options = s3_server
+def test_s3_round_trip_with_storage_options(v2_store, s3_bucket, s3_storage_options):
     src, data = v2_store
-    opts = ["-S", "key=testing", "-S", "secret=testing", "-S", f"client_kwargs.endpoint_url={endpoint}"]
-    run("convert", src, "s3://cli-bucket/data.zarr", "--shards", "auto", "--quiet", *opts)
-    facts = json.loads(run("info", "s3://cli-bucket/data.zarr", "--json", *opts).stdout)
+    opts = [a for k, v in s3_storage_options.items() if k != "client_kwargs"
+            for a in ("-S", f"{k}={json.dumps(v) if isinstance(v, bool) else v}")]
+    opts += ["-S", f"client_kwargs.region_name={s3_storage_options['client_kwargs']['region_name']}"]
+    url = f"{s3_bucket}/data.zarr"
+    run("convert", src, url, "--shards", "auto", "--quiet", *opts)
+    facts = json.loads(run("info", url, "--json", *opts).stdout)
     assert facts["shape"] == [60, 50] and facts["shards"] == [60, 50] and facts["stored_objects"] == 1
     import s3fs
 
-    fs = s3fs.S3FileSystem(**options)
-    assert facts["stored_bytes"] == fs.size("cli-bucket/data.zarr/c/0/0")
-    peer = zarr.open_array(fs.get_mapper("cli-bucket/data.zarr"), mode="r")
+    fs = s3fs.S3FileSystem(**s3_storage_options)
+    path = url.removeprefix("s3://")
+    assert facts["stored_bytes"] == fs.size(f"{path}/c/0/0")
+    peer = zarr.open_array(fs.get_mapper(path), mode="r")
     np.testing.assert_array_equal(peer[...], data)
-
 
 def test_ome_pyramid_from_tiff_read_by_ome_zarr_py(tmp_path):
     import tifffile

@@ -9,18 +9,12 @@ import dask.array as da
 import numpy as np
 import pytest
 import xarray as xr
-from xr_data import cftime_dataset, open_zarr_quiet, tree, variety_dataset
+from xr_data import cftime_dataset, open_zarr_quiet, tree, variety_dataset, write_with_xarray
 
 import zarrconv as zc
 from zarrconv.xarray.backend import ZarrconvBackendEntrypoint
 
 FORMATS = [2, 3]
-
-
-def write_with_xarray(ds: xr.Dataset, path: object, zarr_format: int, **kwargs: object) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds.to_zarr(path, zarr_format=zarr_format, mode="w", **kwargs)
 
 
 def assert_same_encoding(ours: xr.Dataset, theirs: xr.Dataset) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from xr_data import cftime_dataset, open_zarr_quiet, tree, variety_dataset
+from xr_data import cftime_dataset, open_zarr_quiet, tree, variety_dataset, write_with_xarray
 
 import zarrconv as zc
 
@@ -26,9 +26,7 @@ def open_both(path: object, **kwargs: object) -> tuple[xr.Dataset, xr.Dataset]:
 
 def xarray_written(ds: xr.Dataset, tmp_path: object, zarr_format: int, **kwargs: object) -> xr.Dataset:
     path = tmp_path / f"ref{zarr_format}.zarr"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds.to_zarr(path, zarr_format=zarr_format, mode="w", **kwargs)
+    write_with_xarray(ds, path, zarr_format, **kwargs)
     return open_zarr_quiet(path, chunks=None)
 
 
@@ -58,9 +56,7 @@ def test_fill_value_storage_matches_xarray(tmp_path, zarr_format):
     path = tmp_path / "fill.zarr"
     zc.to_zarr(ds, path, zarr_format=zarr_format)
     ref = tmp_path / "ref.zarr"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds.to_zarr(ref, zarr_format=zarr_format, mode="w")
+    write_with_xarray(ds, ref, zarr_format)
     for name in ("f", "i"):
         if zarr_format == 3:
             ours = json.loads((path / name / "zarr.json").read_text())
@@ -112,9 +108,7 @@ def test_encoding_from_zarr_engine_is_reusable(tmp_path):
     """A dataset opened with engine='zarr' (zarr-python codec objects in encoding) writes back."""
     ds = xr.Dataset({"v": (("x",), np.arange(10.0))})
     src = tmp_path / "src.zarr"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds.to_zarr(src, encoding={"v": {"chunks": (5,)}}, zarr_format=3)
+    write_with_xarray(ds, src, 3, encoding={"v": {"chunks": (5,)}})
     opened = open_zarr_quiet(src, chunks=None)
     zc.to_zarr(opened, tmp_path / "copy.zarr")
     back = xr.open_dataset(tmp_path / "copy.zarr", engine="zarrconv")
@@ -176,9 +170,7 @@ def test_append_dim(tmp_path, zarr_format):
 def test_append_with_xarray_then_zarrconv(tmp_path):
     full = xr.Dataset({"v": (("t",), np.arange(8.0))}, coords={"t": np.arange(8)})
     path = tmp_path / "mixed.zarr"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        full.isel(t=slice(0, 4)).to_zarr(path, zarr_format=3)
+    write_with_xarray(full.isel(t=slice(0, 4)), path, 3)
     zc.to_zarr(full.isel(t=slice(4, 8)), path, append_dim="t")
     xr.testing.assert_identical(open_zarr_quiet(path, chunks=None).drop_encoding(), full)
     # and the other way: zarrconv writes, xarray's zarr engine appends

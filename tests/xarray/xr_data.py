@@ -75,3 +75,10 @@ def open_zarr_quiet(path: object, **kwargs: object) -> xr.Dataset:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return xr.open_zarr(path, **kwargs)
+
+
+def write_with_xarray(obj: xr.Dataset | xr.DataTree, path: object, zarr_format: int, **kwargs: object) -> None:
+    """Write with xarray's own zarr engine (zarr-python), silencing its v3 consolidated-metadata warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        obj.to_zarr(path, zarr_format=zarr_format, mode="w", **kwargs)

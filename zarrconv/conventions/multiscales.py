@@ -53,6 +53,7 @@ __all__ = [
     "downsample",
     "downsampled_shape",
     "gaussian_sigma",
+    "is_dask_array",
     "level_transform",
     "plan_pyramid",
 ]
@@ -67,7 +68,9 @@ _TRUNCATE = 4.0
 # ----------------------------------------------------------------------------- helpers
 
 
-def _is_dask(data: Any) -> bool:
+def is_dask_array(data: Any) -> bool:
+    """Whether ``data`` is a dask array (checked without importing dask): such input is
+    processed lazily, chunk by chunk, instead of in memory."""
     return type(data).__module__.startswith("dask.") and hasattr(data, "dask")
 
 
@@ -459,7 +462,7 @@ def downsample(data: Any, factors: int | Sequence[int], method: str = "mean") ->
     _check_method(method)
     ndim = len(data.shape) if hasattr(data, "shape") else np.ndim(data)
     fs = _normalize_factors(factors, ndim)
-    if _is_dask(data):
+    if is_dask_array(data):
         return _downsample_dask(data, fs, method)
     return _downsample_numpy(np.asarray(data), fs, method)
 

@@ -1,4 +1,8 @@
-"""Lazy xarray variables over zarrconv arrays (no dask needed; dask on request)."""
+"""Lazy xarray variables over zarrconv arrays (no dask needed; dask on request).
+
+Without dask, a variable wraps the same lazy array as ``engine="zarrconv"``
+(:class:`~zarrconv.xarray.datastore.ZarrconvBackendArray`), so indexing behaves alike.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from xarray.backends import BackendArray
 from xarray.core import indexing
 
+from zarrconv.xarray.datastore import ZarrconvBackendArray
+
 __all__ = ["DaskSource", "lazy_variable"]
-
-
-class _LazyArray(BackendArray):
-    """Read-on-index wrapper of a zarrconv Array for xarray's lazy indexing machinery."""
-
-    def __init__(self, array: Any) -> None:
-        self.array = array
-        self.shape = tuple(array.shape)
-        self.dtype = np.dtype(array.dtype)
-
-    def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
-        return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.OUTER, self._raw)
-
-    def _raw(self, key: tuple) -> np.ndarray:
-        if all(isinstance(k, (int, np.integer, slice)) for k in key):
-            return np.asarray(self.array[key])
-        return np.asarray(self.array.oindex[key])
 
 
 class DaskSource:
@@ -65,7 +53,7 @@ def lazy_variable(
     """
     enc = {"chunks": tuple(array.chunks), "preferred_chunks": dict(zip(dims, storage_chunks(array)))}
     if chunks is None:
-        data: Any = indexing.LazilyIndexedArray(_LazyArray(array))
+        data: Any = indexing.LazilyIndexedArray(ZarrconvBackendArray(array))
     else:
         import dask.array as da
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import zarrconv as zc
-from zarrconv.conventions._schemas import load_json, schema_path
+from zarrconv.conventions._schemas import load_json
 from zarrconv.errors import MetadataError, NodeNotFoundError
 
 from ._units import unit_problem
@@ -31,11 +31,15 @@ from .models import Multiscale, OmeMetadata, compose, detect_version, parse_attr
 
 __all__ = ["validate", "validate_attrs"]
 
-_SCHEMA_BASE = "https://zarrconv.local/conventions/ome/schemas/"
-_KIND_SCHEMAS = {
-    "image": "image", "label": "label", "labels": "labels", "plate": "plate", "well": "well",
-    "bioformats2raw": "bioformats2raw", "series": "series",
-}
+#: Group kinds with a schema each (``conventions/ome/schemas/<version>/<kind>.schema.json``).
+_SCHEMA_KINDS = ("image", "label", "labels", "plate", "well", "bioformats2raw", "series")
+#: The Zarr format each validated OME-Zarr version is stored in.
+_ZARR_FORMAT = {"0.5": 3, "0.4": 2}
+
+
+def _repeated(values: list[Any], key: Any = None) -> list[Any]:
+    """The values that occur more than once, sorted (``key`` as for :func:`sorted`)."""
+    return sorted({v for v in values if values.count(v) > 1}, key=key)
 
 
 @functools.cache
@@ -50,7 +54,7 @@ def _validators() -> dict[str, Any]:
     resources = []
     names = ["common.schema.json"]
     for version in ("0.4", "0.5"):
-        names += [f"{version}/{k}.schema.json" for k in _KIND_SCHEMAS.values()]
+        names += [f"{version}/{k}.schema.json" for k in _SCHEMA_KINDS]
     docs = {}
     for n in names:
         doc = load_json("ome", "schemas", *n.split("/"))
@@ -66,13 +70,8 @@ def _validators() -> dict[str, Any]:
     return out
 
 
-def schema_file(version: str, kind: str) -> str:
-    """Path of zarrconv's JSON Schema for a group ``kind`` of ``version``."""
-    return str(schema_path("ome", "schemas", version, f"{kind}.schema.json"))
-
-
 def _schema_problems(attrs: Mapping[str, Any], version: str, kind: str, where: str) -> list[str]:
-    validator = _validators()[f"{version}/{_KIND_SCHEMAS[kind]}"]
+    validator = _validators()[f"{version}/{kind}"]
     out = []
     for err in sorted(validator.iter_errors(dict(attrs)), key=lambda e: list(map(str, e.absolute_path))):
         loc = err.json_path if err.absolute_path else "$"
@@ -102,7 +101,7 @@ def _kinds(md: OmeMetadata) -> list[str]:
 def _axes_problems(ms: Multiscale, w: str) -> list[str]:
     out = []
     names = ms.axis_names
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = _repeated(names)
     if dup:
         out.append(f"{w}: axis names must be unique; repeated: {dup}")
     rank = {"time": 0, "space": 2}
@@ -167,13 +166,13 @@ def validate_attrs(attrs: Mapping[str, Any], version: str | None = None, *, wher
     if md.image_label is not None:
         for key, items in (("colors", [c.label_value for c in md.image_label.colors or []]),
                            ("properties", [p.get("label-value") for p in md.image_label.properties or []])):
-            dup = sorted({v for v in items if items.count(v) > 1}, key=str)
+            dup = _repeated(items, key=str)
             if dup:
                 out.append(f"{where}: image-label {key}: label-value must be unique; repeated: {dup}")
     if md.plate is not None:
         p = md.plate
         for kind_name, names in (("row", p.rows), ("column", p.columns)):
-            dup = sorted({n for n in names if names.count(n) > 1})
+            dup = _repeated(names)
             if dup:
                 out.append(f"{where}: plate {kind_name} names must be unique; repeated: {dup}")
         seen = set()
@@ -188,13 +187,11 @@ def validate_attrs(attrs: Mapping[str, Any], version: str | None = None, *, wher
             if w.path != expect:
                 out.append(f"{where}: plate well {w.path!r} does not match rowIndex {w.row_index} and "
                            f"columnIndex {w.column_index}, which name {expect!r}")
-        ids = [a.id for a in p.acquisitions or []]
-        dup_ids = sorted({i for i in ids if ids.count(i) > 1})
+        dup_ids = _repeated([a.id for a in p.acquisitions or []])
         if dup_ids:
             out.append(f"{where}: plate acquisition ids must be unique; repeated: {dup_ids}")
     if md.well is not None:
-        paths = [im.path for im in md.well.images]
-        dup = sorted({x for x in paths if paths.count(x) > 1})
+        dup = _repeated([im.path for im in md.well.images])
         if dup:
             out.append(f"{where}: well image paths must be unique; repeated: {dup}")
     return out
@@ -223,7 +220,7 @@ class _Walker:
             return None
         if md is not None:
             self.versions[where] = md.version
-            expected_format = {"0.5": 3, "0.4": 2}.get(md.version)
+            expected_format = _ZARR_FORMAT.get(md.version)
             if expected_format is not None and group.zarr_format != expected_format:
                 self.problems.append(f"{where}: OME-Zarr {md.version} needs Zarr v{expected_format} groups, "
                                      f"this one is v{group.zarr_format}")
@@ -241,6 +238,7 @@ class _Walker:
     def image(self, group: zc.Group, md: OmeMetadata, *, label_of: list[tuple[int, ...]] | None = None) -> list[tuple[int, ...]]:
         where = self.loc(group)
         assert md.multiscales is not None
+        expected_format = _ZARR_FORMAT.get(md.version)
         shapes_first: list[tuple[int, ...]] = []
         for mi, ms in enumerate(md.multiscales):
             w = where if len(md.multiscales) == 1 else f"{where}: multiscales[{mi}]"
@@ -258,7 +256,6 @@ class _Walker:
                 shapes.append(tuple(arr.shape))
                 if arr.ndim != nd:
                     self.problems.append(f"{w}: dataset {ds.path!r} has {arr.ndim} dimensions but there are {nd} axes")
-                expected_format = {"0.5": 3, "0.4": 2}.get(md.version)
                 if expected_format is not None and arr.zarr_format != expected_format:
                     self.problems.append(f"{w}: dataset {ds.path!r} is a Zarr v{arr.zarr_format} array; "
                                          f"OME-Zarr {md.version} needs v{expected_format}")
@@ -416,10 +413,4 @@ def validate(store: Any, path: str | None = None, *, storage_options: dict | Non
     if len(versions) > 1:
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(walker.versions.items()))
         walker.problems.append(f"/: the OME-Zarr version must be the same throughout the hierarchy; found {detail}")
-    seen: set[str] = set()
-    out = []
-    for p in walker.problems:
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
-    return out
+    return list(dict.fromkeys(walker.problems))  # each problem once, in the order found

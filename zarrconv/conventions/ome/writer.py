@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 import zarrconv as zc
-from zarrconv.conventions.multiscales import METHODS, downsample, level_transform, plan_pyramid
+from zarrconv.conventions.multiscales import METHODS, downsample, is_dask_array, level_transform, plan_pyramid
 from zarrconv.errors import ContainsNodeError, MetadataError
 
 from ._lazy import DaskSource
@@ -60,10 +60,6 @@ _DEFAULT_COLORS = ("FF0000", "00FF00", "0000FF", "FFFF00", "FF00FF", "00FFFF", "
 
 
 # ------------------------------------------------------------------------------- inputs
-
-
-def _is_dask(x: Any) -> bool:
-    return type(x).__module__.startswith("dask.") and hasattr(x, "dask")
 
 
 def _is_dataarray(x: Any) -> bool:
@@ -197,7 +193,7 @@ def _coords_geometry(da_: Any) -> tuple[dict[str, float], dict[str, float], dict
 def _default_chunks(shape: tuple[int, ...], axes: list[Axis], itemsize: int, data: Any) -> tuple[int, ...]:
     space = [i for i, a in enumerate(axes) if a.type == "space"]
     out = [1] * len(shape)
-    dask_chunks = getattr(data, "chunks", None) if _is_dask(data) else None
+    dask_chunks = getattr(data, "chunks", None) if is_dask_array(data) else None
     if dask_chunks is not None and all(len(set(dask_chunks[i][:-1])) <= 1 for i in space):
         for i in space:
             out[i] = min(dask_chunks[i][0], shape[i])
@@ -337,7 +333,7 @@ def _write_pyramid(
         compressors = {"id": "zstd", "level": 0}
     prev_arr = None
     prev_np: np.ndarray | None = None
-    dask_input = _is_dask(data)
+    dask_input = is_dask_array(data)
     for i, (path, shape) in enumerate(zip(paths, level_shapes)):
         c, s = _level_grid(chunks, shards, shape)
         arr = group.create_array(
@@ -502,7 +498,7 @@ def write_image(
         if name is None and data.name is not None:
             name = str(data.name)
         data = data.data
-    if not _is_dask(data):
+    if not is_dask_array(data):
         data = np.asarray(data)
     shape = tuple(int(n) for n in data.shape)
     ax = _resolve_axes(axes, dims_hint, len(shape), units, coord_units)
@@ -664,7 +660,7 @@ def write_labels(
 
     if _is_dataarray(labels):
         labels = labels.data
-    if not _is_dask(labels):
+    if not is_dask_array(labels):
         labels = np.asarray(labels)
     dtype = np.dtype(labels.dtype)
     if dtype.kind not in "iu":
@@ -715,7 +711,7 @@ def write_labels(
     # colours and properties
     if colors is None:
         lv0 = label_group[paths[0]]
-        if _is_dask(labels):
+        if is_dask_array(labels):
             import dask.array as da
 
             values = da.unique(da.from_array(DaskSource(lv0), chunks=lv0.shards or lv0.chunks)).compute()
