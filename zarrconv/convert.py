@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .codecs import build_pipeline, codec_from_json, v3_codec_to_numcodecs
+from .codecs import build_pipeline, codec_from_json, numcodecs_to_v3, v3_codec_to_numcodecs
 from .codecs.numcodecs_bridge import ARRAY_FILTER_IDS
 from .core.api import _parents, build_array_metadata, clear_node, node_exists
 from .core.api import open as open_node
@@ -35,25 +35,6 @@ _VLEN_IDS = {"vlen-utf8": str, "vlen-unicode": str, "vlen-bytes": bytes}
 
 
 # -- codec translation ---------------------------------------------------------------------------
-
-def _v2_codec_to_v3(conf: dict, itemsize: int) -> dict:
-    """A numcodecs config (v2 ``compressor``/filter) as the v3 codec document that decodes the same bytes."""
-    cid = conf["id"]
-    rest = {k: v for k, v in conf.items() if k != "id"}
-    if cid == "blosc":
-        shuffle = rest.get("shuffle", 1)
-        if shuffle == -1:  # numcodecs AUTOSHUFFLE
-            shuffle = 2 if itemsize == 1 else 1
-        return {"name": "blosc", "configuration": {
-            "cname": rest.get("cname", "lz4"), "clevel": rest.get("clevel", 5),
-            "shuffle": {0: "noshuffle", 1: "shuffle", 2: "bitshuffle"}[shuffle],
-            "typesize": itemsize, "blocksize": rest.get("blocksize", 0)}}
-    if cid == "zstd":
-        return {"name": "zstd", "configuration": {"level": rest.get("level", 0), "checksum": rest.get("checksum", False)}}
-    if cid == "gzip":
-        return {"name": "gzip", "configuration": {"level": rest.get("level", 5)}}
-    return {"name": f"numcodecs.{cid}", "configuration": rest}
-
 
 def _v3_codec_to_v2(doc: dict) -> dict | None:
     """A v3 bytes->bytes or numcodecs codec document as a numcodecs config; None for checksums."""
@@ -124,16 +105,16 @@ def v2_to_v3_metadata(meta: ArrayMetadata, where: str = "array", *, keep_chunk_k
     codecs: list[dict] = []
     if meta.order == "F" and meta.ndim > 1:
         codecs.append({"name": "transpose", "configuration": {"order": list(range(meta.ndim))[::-1]}})
-    codecs += [_v2_codec_to_v3(f, itemsize) for f in before]
+    codecs += [numcodecs_to_v3(f, itemsize) for f in before]
     if vlen is not None:
         codecs.append({"name": "vlen-utf8" if vlen is str else "vlen-bytes", "configuration": {}})
     elif meta.dtype.names is None and (meta.dtype.itemsize == 1 or meta.dtype.kind in "SV"):
         codecs.append({"name": "bytes"})  # no byte order to declare
     else:
         codecs.append({"name": "bytes", "configuration": {"endian": "big" if _is_big_endian(meta.dtype) else "little"}})
-    codecs += [_v2_codec_to_v3(f, itemsize) for f in after]
+    codecs += [numcodecs_to_v3(f, itemsize) for f in after]
     if meta.compressor is not None:
-        codecs.append(_v2_codec_to_v3(meta.compressor, itemsize))
+        codecs.append(numcodecs_to_v3(meta.compressor, itemsize))
     fill = meta.fill_value
     if fill is None:
         fill = data_type.default_fill()

@@ -48,15 +48,10 @@ def normalize_codecs(value: Any, *, zarr_format: int = 3, itemsize: int | None =
             doc = v
         elif hasattr(v, "get_config") and hasattr(v, "codec_id"):
             conf = dict(v.get_config())
-            cid = conf.pop("id")
             if zarr_format == 2:
-                out.append({"id": cid, **conf})
+                out.append(conf)
                 continue
-            native = {"zstd", "gzip", "blosc"}
-            if cid in native:
-                doc = codec_from_json({"name": cid, "configuration": _numcodecs_to_v3(cid, conf)}).to_json()
-            else:
-                doc = {"name": f"numcodecs.{cid}", "configuration": conf}
+            doc = numcodecs_to_v3(conf, itemsize)
         else:
             raise TypeError(f"cannot use {v!r} as a codec")
         if zarr_format == 2:
@@ -67,14 +62,30 @@ def normalize_codecs(value: Any, *, zarr_format: int = 3, itemsize: int | None =
     return out
 
 
-def _numcodecs_to_v3(cid: str, conf: dict) -> dict:
+def numcodecs_to_v3(conf: dict, itemsize: int | None) -> dict:
+    """A numcodecs config (``{"id": ...}``) as the v3 codec document that decodes the same bytes.
+
+    zstd, gzip and blosc become the spec's codecs (numcodecs' blosc AUTOSHUFFLE resolves
+    as numcodecs does: bit-shuffle for 1-byte items, else byte-shuffle); others become
+    ``numcodecs.<id>``.
+    """
+    cid = conf["id"]
+    rest = {k: v for k, v in conf.items() if k != "id"}
     if cid == "blosc":
-        return {"cname": conf.get("cname", "lz4"), "clevel": conf.get("clevel", 5),
-                "shuffle": {0: "noshuffle", 1: "shuffle", 2: "bitshuffle", -1: "shuffle"}[conf.get("shuffle", 1)],
-                "blocksize": conf.get("blocksize", 0)}
+        shuffle = rest.get("shuffle", 1)
+        if shuffle == -1:  # numcodecs AUTOSHUFFLE
+            shuffle = 2 if itemsize == 1 else 1
+        config = {"cname": rest.get("cname", "lz4"), "clevel": rest.get("clevel", 5),
+                  "shuffle": {0: "noshuffle", 1: "shuffle", 2: "bitshuffle"}[shuffle],
+                  "blocksize": rest.get("blocksize", 0)}
+        if itemsize:
+            config["typesize"] = itemsize
+        return {"name": "blosc", "configuration": config}
     if cid == "zstd":
-        return {"level": conf.get("level", 0), "checksum": conf.get("checksum", False)}
-    return conf
+        return {"name": "zstd", "configuration": {"level": rest.get("level", 0), "checksum": rest.get("checksum", False)}}
+    if cid == "gzip":
+        return {"name": "gzip", "configuration": {"level": rest.get("level", 5)}}
+    return {"name": f"numcodecs.{cid}", "configuration": rest}
 
 
 def v3_codec_to_numcodecs(doc: dict) -> dict:
@@ -102,5 +113,5 @@ def v3_codec_to_numcodecs(doc: dict) -> dict:
 
 __all__ = [
     "CODECS", "ChunkSpec", "Codec", "CodecPipeline", "V2Pipeline", "build_pipeline",
-    "codec_from_json", "normalize_codecs", "register_codec", "v3_codec_to_numcodecs",
+    "codec_from_json", "normalize_codecs", "register_codec", "numcodecs_to_v3", "v3_codec_to_numcodecs",
 ]
