@@ -12,7 +12,7 @@ include creating the array. Each timing is the best of ``--repeat`` runs. Every 
 result is compared with the source data and every written array is read back with
 zarrconv and compared, so a wrong answer shows as ``WRONG`` instead of a fast time.
 Peak memory of a full read is measured in a fresh subprocess per implementation
-(ru_maxrss after the read minus the resident size before it).
+(peak resident size, VmHWM, after the read minus the resident size before it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -216,9 +215,17 @@ def write_op(root: str, data: np.ndarray, layout: Layout):
 
 # -- peak memory (subprocess) --------------------------------------------------------------
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field: str) -> int:
+    """A memory figure of this process from /proc/self/status (VmRSS now, VmHWM peak).
+
+    VmHWM belongs to the process's own address space, so unlike ``ru_maxrss`` it does not
+    inherit the (large) peak of the benchmark process that started this one.
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def memprobe(lib_name: str, path: str) -> None:
@@ -228,10 +235,10 @@ def memprobe(lib_name: str, path: str) -> None:
         handle = lib.open(path)
         lib.read(handle, tuple(slice(0, 1) for _ in range(3)))  # warm up pools and imports
         gc.collect()
-        before = _rss_bytes()
-        peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        before = _status_bytes("VmRSS")
+        peak_before = _status_bytes("VmHWM")
         got = np.asarray(lib.read(handle))
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = _status_bytes("VmHWM")
     print(json.dumps({"extra": peak - before, "peak_before": peak_before, "result": got.nbytes}))
 
 

@@ -322,13 +322,21 @@ def test_many_shards_remote_style_two_batches_in_total(tmp_path):
     assert all(r is not None and r[0] >= 0 for _, r in second)
 
 
-def test_whole_shard_selection_reads_the_shard_once(tmp_path):
-    a, rec, x, _ = _recorded(tmp_path, "end-zstd")
+def test_whole_shard_selection_reads_the_shard_once_when_requests_are_expensive(tmp_path):
+    a, rec, x, _ = _recorded(tmp_path, "end-zstd", single_batch=True)
     np.testing.assert_array_equal(a[0:16, 20:40], x[0:16, 20:40])
     assert rec.requests == [("c/0/1", None)]  # every inner chunk needed: one plain read, no index round trip
     rec.clear()
     np.testing.assert_array_equal(a[16:30, 0:20], x[16:30, 0:20])  # edge shard: all in-bounds inner chunks
     assert rec.requests == [("c/1/0", None)]
+
+
+def test_whole_shard_selection_on_local_disk_reads_ranges(tmp_path):
+    """Local requests are cheap: index then one range per inner chunk (less CPU than one big read)."""
+    a, rec, x, _ = _recorded(tmp_path, "end-zstd")
+    np.testing.assert_array_equal(a[0:16, 20:40], x[0:16, 20:40])
+    assert len(rec.read_calls) == 2 and len(rec.read_calls[1]) == 4
+    assert all(r is not None for _, r in rec.requests)
 
 
 def test_memory_store_partial_reads(tmp_path):
@@ -355,7 +363,10 @@ def test_corrupt_index_raises_checksum_error_naming_the_shard(tmp_path):
     with pytest.raises(zc.ChecksumError, match="c/0/1"):
         a[8:16, 20:30]
     with pytest.raises(zc.ChecksumError, match="c/0/1"):
-        a[0:16, 20:40]  # whole-shard read path
+        a[0:16, 20:40]  # every inner chunk of the shard
+    remote_like = zc.open_array(RecordingStore(LocalStore(str(path), read_only=True), prefers_single_batch=True))
+    with pytest.raises(zc.ChecksumError, match="c/0/1"):
+        remote_like[0:16, 20:40]  # whole-shard read path
     np.testing.assert_array_equal(a[0:16, 0:20], _data()[0:16, 0:20])  # other shards unaffected
 
 

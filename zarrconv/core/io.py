@@ -88,6 +88,14 @@ def run_batches(fn: Callable[[list], Any], items: Sequence, per_worker: int = 8)
     return results
 
 
+def _per_worker(arr: Array) -> int:
+    """Batches per worker thread: many for big chunks (no core idles at the end), few for small
+    ones (each batch costs a pool hand-off; measured on 2 cores: 4 MiB chunks gain ~15% with
+    32, 32 KiB chunks lose ~10% with more than 8)."""
+    nbytes = arr._pipeline.spec.nbytes if arr.metadata.chunk_grid.is_regular else None
+    return 32 if nbytes is not None and nbytes >= 2**20 else 8
+
+
 def chunk_error(arr: Array, key: str, exc: BaseException) -> ZarrconvError:
     """Re-raise a chunk failure naming the array, store and key."""
     where = f"array {arr.path or '/'!r} in {arr.store.url}, chunk {key!r}"
@@ -182,7 +190,7 @@ def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> No
         blobs = store.get_many([(k, None) for _, k in batch])
         decode(list(zip(batch, blobs)))
 
-    run_batches(fetch_decode, items)
+    run_batches(fetch_decode, items, _per_worker(arr))
 
 
 def _group_by_shard(arr: Array, tasks: list[ChunkTask]) -> dict[tuple[int, ...], list[tuple[tuple[int, ...], ChunkTask]]]:
@@ -205,14 +213,19 @@ def _inner_in_bounds(arr: Array, shard: tuple[int, ...]) -> int:
 
 
 def _fetch_shards(arr: Array, shards: list) -> list[tuple[ChunkTask, str, Any]]:
-    """Fetch what the tasks of these shards need: whole shards, or index then byte ranges."""
+    """Fetch what the tasks of these shards need: whole shards, or index then byte ranges.
+
+    A shard is read whole only when every inner chunk is needed and requests are expensive
+    (remote stores): on local disk the index plus one ``pread`` per inner chunk costs less CPU
+    than one large read (measured: 15 % less for 32 MiB shards of 256 KiB inner chunks).
+    """
     codec = arr._sharding
     cps = arr._chunks_per_shard
     store = arr.store
     requests = []
     for shard, lst in shards:
         key = arr._chunk_key(shard)
-        whole = len(lst) == _inner_in_bounds(arr, shard)
+        whole = store.prefers_single_batch and len(lst) == _inner_in_bounds(arr, shard)
         requests.append((key, None if whole else codec.index_range(cps)))
     first = store.get_many(requests)
     result: list[tuple[ChunkTask, str, Any]] = []
@@ -331,7 +344,7 @@ def write(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool = False) ->
         if to_delete:
             store.delete_many(to_delete)
 
-    run_batches(work, plan.tasks)
+    run_batches(work, plan.tasks, _per_worker(arr))
 
 
 def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -> None:
