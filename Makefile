@@ -21,12 +21,14 @@ $(VENV)/.created:
 	@PYBIN=$$( $(find_python) ); echo "creating $(VENV) with $$PYBIN ($$($$PYBIN --version))"; \
 	$$PYBIN -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip && touch $@
 
-$(VENV)/.installed-base: $(VENV)/.created pyproject.toml
-	$(PY) -m pip install -q -e ".[dask,cli]"
+# constraints.txt pins the versions the suite is tested with (pip's resolver otherwise may
+# backtrack into ancient, unbuildable releases); regenerate with `pip freeze` after upgrades.
+$(VENV)/.installed-base: $(VENV)/.created pyproject.toml constraints.txt
+	$(PY) -m pip install -q -c constraints.txt -e ".[dask,cli]"
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.created pyproject.toml
-	$(PY) -m pip install -q -e ".[test,docs]"
+$(VENV)/.installed-test: $(VENV)/.created pyproject.toml constraints.txt
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs]"
 	@touch $@ $(VENV)/.installed-base
 
 venv: $(VENV)/.installed-test
