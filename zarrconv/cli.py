@@ -328,27 +328,13 @@ def tree_lines(node: Any) -> list[str]:
         shards = f" shards={_shape_str(a.shards)}" if a.shards else ""
         return f"{_shape_str(a.shape)} {a.dtype} chunks={_shape_str(a.chunks)}{shards}"
 
+    def group_label(g: Any) -> str:
+        tags = detect_conventions(dict(g.attrs))
+        return ("/" if g is not node else "") + (f"  [{', '.join(tags)}]" if tags else "")
+
     if not hasattr(node, "members"):
         return [f"{node.name} {describe(node)}"]
-    lines = [node.name if node.path else "/"]
-
-    def walk(group: Any, indent: str) -> None:
-        items = sorted(group.members().items())
-        for i, (name, child) in enumerate(items):
-            last = i == len(items) - 1
-            branch = "└── " if last else "├── "
-            if hasattr(child, "members"):
-                tags = detect_conventions(dict(child.attrs))
-                lines.append(f"{indent}{branch}{name}/" + (f"  [{', '.join(tags)}]" if tags else ""))
-                walk(child, indent + ("    " if last else "│   "))
-            else:
-                lines.append(f"{indent}{branch}{name} {describe(child)}")
-
-    tags = detect_conventions(dict(node.attrs))
-    if tags:
-        lines[0] += f"  [{', '.join(tags)}]"
-    walk(node, "")
-    return lines
+    return node.tree(describe, group_label).splitlines()
 
 
 def cmd_tree(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -230,9 +230,16 @@ class Group(Node):
         self._node_changed(path, None)
 
     # -- display --------------------------------------------------------------------------------
-    def tree(self) -> str:
-        """The hierarchy below this group as indented text with shapes and dtypes."""
-        lines = [self.name if self.path else "/"]
+    def tree(self, array_label: Callable[[Array], str] | None = None,
+             group_label: Callable[[Group], str] | None = None) -> str:
+        """The hierarchy below this group as indented text.
+
+        Each array is followed by ``array_label(array)`` (default: shape and dtype) and each
+        group's name by ``group_label(group)`` (default: nothing); the CLI passes richer labels.
+        """
+        array_label = array_label or (lambda a: f"{a.shape} {a.dtype}")
+        group_label = group_label or (lambda g: "")
+        lines = [(self.name if self.path else "/") + group_label(self)]
 
         def walk(group: Group, indent: str) -> None:
             items = sorted(group.members().items())
@@ -240,9 +247,9 @@ class Group(Node):
                 last = i == len(items) - 1
                 branch = "└── " if last else "├── "
                 if isinstance(node, Array):
-                    lines.append(f"{indent}{branch}{n} {node.shape} {node.dtype}")
+                    lines.append(f"{indent}{branch}{n} {array_label(node)}")
                 else:
-                    lines.append(f"{indent}{branch}{n}")
+                    lines.append(f"{indent}{branch}{n}{group_label(node)}")
                     walk(node, indent + ("    " if last else "│   "))
 
         walk(self, "")
