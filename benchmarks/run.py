@@ -279,6 +279,8 @@ def run(args: argparse.Namespace) -> Table:
         print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
     table = Table(libs)
     runner = Runner(libs, repeat)
+    if args.dir:
+        os.makedirs(args.dir, exist_ok=True)
     root = tempfile.mkdtemp(prefix="zarrconv-bench-", dir=args.dir)
     cases = set(args.cases or ["dense", "many", "one", "sharded", "memory", "scaling"])
     zarrconv = lib_by_name("zarrconv")
