@@ -151,7 +151,7 @@ def _check_array(arr: Array, report: CheckReport) -> None:
                 except ZarrconvError as e:
                     raise type(e)(f"inner chunk {local}: {e}") from e
             return
-        pipe = arr._pipeline if regular else arr._pipeline_for(coords)
+        pipe = arr._pipeline_for(coords)
         pipe.decode(blob)
 
     def work(batch: list) -> list[Problem]:

@@ -42,6 +42,7 @@ class Array(Node):
                      "_chunks_per_shard", "_inner_grid_shape"):
             self.__dict__.pop(name, None)
         self._encode_key = self.metadata.chunk_key_encoding.encode
+        self._regular = self.metadata.chunk_grid.is_regular
 
     @cached_property
     def _sharding(self) -> Any:
@@ -181,6 +182,9 @@ class Array(Node):
         return {}
 
     def _pipeline_for(self, coords: tuple[int, ...]) -> Any:
+        """The codec pipeline of the chunk at ``coords`` (one shared pipeline for regular grids)."""
+        if self._regular:
+            return self._pipeline
         shape = self.metadata.chunk_grid.stored_shape(coords)
         pipe = self._pipelines.get(shape)
         if pipe is None:

@@ -92,7 +92,7 @@ def _per_worker(arr: Array) -> int:
     """Batches per worker thread: many for big chunks (no core idles at the end), few for small
     ones (each batch costs a pool hand-off; measured on 2 cores: 4 MiB chunks gain ~15% with
     32, 32 KiB chunks lose ~10% with more than 8)."""
-    nbytes = arr._pipeline.spec.nbytes if arr.metadata.chunk_grid.is_regular else None
+    nbytes = arr._pipeline.spec.nbytes if arr._regular else None
     return 32 if nbytes is not None and nbytes >= 2**20 else 8
 
 
@@ -167,18 +167,17 @@ def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> No
         _read_sharded(arr, plan, out, pointwise)
         return
     store = arr.store
-    regular = arr.metadata.chunk_grid.is_regular
     if len(plan.tasks) == 1:  # one chunk: no batches, closures or pool hand-off
         t = plan.tasks[0]
         key = arr._chunk_key(t.coords)
-        pipe = arr._pipeline if regular else arr._pipeline_for(t.coords)
+        pipe = arr._pipeline_for(t.coords)
         _place(arr, pipe, t, key, store.get_many([(key, None)])[0], out, pointwise)
         return
     items = [(t, arr._chunk_key(t.coords)) for t in plan.tasks]
 
     def decode(pairs: list) -> None:
         for (t, key), blob in pairs:
-            pipe = arr._pipeline if regular else arr._pipeline_for(t.coords)
+            pipe = arr._pipeline_for(t.coords)
             _place(arr, pipe, t, key, blob, out, pointwise)
 
     if store.prefers_single_batch:
@@ -318,14 +317,13 @@ def write(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool = False) ->
         _write_sharded(arr, plan, value, pointwise)
         return
     store = arr.store
-    regular = arr.metadata.chunk_grid.is_regular
 
     def work(batch: list) -> None:
         to_set: dict[str, Any] = {}
         to_delete: list[str] = []
         for t in batch:
             key = arr._chunk_key(t.coords)
-            pipe = arr._pipeline if regular else arr._pipeline_for(t.coords)
+            pipe = arr._pipeline_for(t.coords)
             shape = pipe.spec.shape
             region = _region(value, t, pointwise)
             if t.complete:
