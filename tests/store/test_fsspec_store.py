@@ -4,7 +4,6 @@ pickling, fork, running event loops and threads."""
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import pickle
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -198,24 +197,14 @@ def test_pickle_store_array_group(mem_url):
     assert s2.read_only and s2.get("a/zarr.json") == g2.store.get("a/zarr.json")
 
 
-def _read_in_child(arr, q):
-    q.put(arr[:].sum())
-
-
 @pytest.mark.filterwarnings("ignore:This process.*multi-threaded:DeprecationWarning")
-def test_works_after_fork(mem_url):
+def test_works_after_fork(mem_url, sum_in_forked_child):
     x = _data((30, 30))
     async_fs = FaultInjectingFileSystem(fsspec.filesystem("memory"))  # an async filesystem, as S3 or HTTP
     arr = zc.create_array(FsspecStore(async_fs, _root(mem_url)), shape=x.shape, chunks=(10, 10), dtype=x.dtype)
     arr[:] = x
     arr[:5]  # the parent has used fsspec's event loop thread before forking
-    ctx = multiprocessing.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_read_in_child, args=(arr, q))
-    p.start()
-    p.join(60)
-    assert p.exitcode == 0
-    assert q.get(timeout=5) == x.sum()
+    assert sum_in_forked_child(arr, timeout=60) == x.sum()
 
 
 def test_inside_a_running_event_loop(mem_url):

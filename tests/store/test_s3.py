@@ -3,8 +3,6 @@ both ways, concurrency, faults, pickling to dask workers, fork."""
 
 from __future__ import annotations
 
-import multiprocessing
-
 import numpy as np
 import pytest
 
@@ -86,23 +84,13 @@ def test_transient_faults_on_s3_exact_data(s3_bucket, s3_storage_options):
     np.testing.assert_array_equal(zarr.open_array(url, mode="r", storage_options=s3_storage_options)[:], x)
 
 
-def _sum_in_child(arr, q):
-    q.put(float(arr[:].sum()))
-
-
 @pytest.mark.filterwarnings("ignore:This process.*multi-threaded:DeprecationWarning")
-def test_s3_after_fork(s3_bucket, s3_storage_options):
+def test_s3_after_fork(s3_bucket, s3_storage_options, sum_in_forked_child):
     url = f"{s3_bucket}/fork.zarr"
     x = _data((20, 20))
     arr = zc.create_array(url, shape=x.shape, chunks=(5, 5), dtype=x.dtype, storage_options=s3_storage_options)
     arr[:] = x
-    ctx = multiprocessing.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_sum_in_child, args=(arr, q))
-    p.start()
-    p.join(120)
-    assert p.exitcode == 0
-    assert q.get(timeout=5) == float(x.sum())
+    assert sum_in_forked_child(arr) == float(x.sum())
 
 
 def _write_rows(arr, start: int) -> int:
