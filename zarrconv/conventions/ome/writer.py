@@ -327,10 +327,6 @@ def _write_pyramid(
     zarr_format = group.zarr_format
     dtype = np.dtype(data.dtype)
     extra: dict[str, Any] = {"chunk_key_encoding": {"name": "v2", "separator": "/"}} if zarr_format == 2 else {}
-    if zarr_format == 2 and isinstance(compressors, str) and compressors == "auto":
-        # zstd as zarr v2 writers spell it without the optional "checksum" key, which some
-        # readers (zarrs, used by ngff-zarr) reject in .zarray
-        compressors = {"id": "zstd", "level": 0}
     prev_arr = None
     prev_np: np.ndarray | None = None
     dask_input = is_dask_array(data)
