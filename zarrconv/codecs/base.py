@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,11 +26,11 @@ class ChunkSpec:
     data_type: DataType
     fill_value: Any
 
-    @property
+    @cached_property  # read once per chunk on the hot path: computed once per spec
     def dtype(self) -> np.dtype:
         return self.data_type.dtype
 
-    @property
+    @cached_property
     def nbytes(self) -> int | None:
         """Size of the chunk as raw fixed-size elements, None for variable-length types."""
         if not self.data_type.fixed_size:

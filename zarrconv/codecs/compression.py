@@ -73,6 +73,7 @@ class ZstdCodec(Codec):
         except ImportError:  # pragma: no cover - other numcodecs builds
             _decompress = self._codec.decode
         self._decompress = _decompress
+        self._known_header: tuple[int, bytes] | None = None  # see decode_exact
 
     def get_config(self) -> dict:
         return {"level": self.level, "checksum": self.checksum}
@@ -89,7 +90,7 @@ class ZstdCodec(Codec):
                 if size is not None:
                     if size > limit:
                         raise CorruptChunkError(f"zstd frame declares {size} bytes, more than the {limit} a chunk can hold")
-                    return self._decompress(data, np.empty(size, np.uint8))
+                    return self._decompress(data)  # allocates the declared size, now known to be bounded
                 # no declared size (a streaming frame): decode into exactly ``limit`` bytes, never more
                 return self._codec.decode(data, out=np.empty(limit, np.uint8))
             result = self._codec.decode(data)
@@ -101,24 +102,57 @@ class ZstdCodec(Codec):
             raise CorruptChunkError(f"zstd data expands beyond the {limit} bytes a chunk can hold")
         return result
 
+    def decode_exact(self, data: Any, nbytes: int, out: Any = None) -> Any:
+        """Decode a frame that must hold exactly ``nbytes`` bytes, into ``out`` (a writable
+        buffer of that size) or, without it, into a new buffer.
+
+        The frame header is checked first, so a hostile header never sizes an allocation. Chunks
+        of one array share their header bytes up to the size field, so a header equal to the last
+        one checked is not parsed again (~3 us a chunk).
+        """
+        known = self._known_header
+        b = data if isinstance(data, bytes) else memoryview(data).cast("B")
+        if known is not None and known[0] == nbytes and b[:len(known[1])] == known[1]:
+            size: int | None = nbytes
+        else:
+            size, end = _zstd_header(b)
+            if size is not None and size != nbytes:
+                raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
+            if size is not None:
+                self._known_header = (nbytes, bytes(b[:end]))
+        try:
+            if size is None:  # a streaming frame: numcodecs checks it fills the buffer exactly
+                return self._codec.decode(data, out=np.empty(nbytes, np.uint8) if out is None else out)
+            return self._decompress(data) if out is None else self._decompress(data, out)
+        except Exception as e:  # numcodecs raises RuntimeError/ValueError on bad frames
+            raise CorruptChunkError(f"zstd data is corrupt: {e}") from None
+
+
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_FCS_BYTES = ((0, 1), (2, 2), (4, 4), (8, 8))  # per Frame_Content_Size_flag: (bytes if multi-segment, if single)
+_DID_BYTES = (0, 1, 2, 4)
+
+
+def _zstd_header(data: Any) -> tuple[int | None, int]:
+    """``(content size or None, end of the header's size field)`` of a zstd frame."""
+    b = data if isinstance(data, bytes) else memoryview(data).cast("B")
+    if len(b) < 6 or b[:4] != _ZSTD_MAGIC:
+        raise CorruptChunkError("not a zstd frame (bad magic number)")
+    fhd = b[4]
+    single = (fhd >> 5) & 1
+    pos = 6 - single + _DID_BYTES[fhd & 3]
+    nbytes = _FCS_BYTES[fhd >> 6][single]
+    if nbytes == 0:
+        return None, pos
+    if len(b) < pos + nbytes:
+        raise CorruptChunkError("zstd frame header is truncated")
+    size = int.from_bytes(b[pos:pos + nbytes], "little")
+    return (size + 256 if nbytes == 2 else size), pos + nbytes
+
 
 def _zstd_content_size(data: Any) -> int | None:
     """The decompressed size a zstd frame header declares, or None when absent."""
-    b = memoryview(data).cast("B") if not isinstance(data, bytes) else data
-    if len(b) < 6 or b[0] != 0x28 or b[1] != 0xB5 or b[2] != 0x2F or b[3] != 0xFD:
-        raise CorruptChunkError("not a zstd frame (bad magic number)")
-    fhd = b[4]
-    fcs_flag = fhd >> 6
-    single = (fhd >> 5) & 1
-    did_flag = fhd & 3
-    pos = 5 + (0 if single else 1) + (0, 1, 2, 4)[did_flag]
-    nbytes = (1 if single else 0, 2, 4, 8)[fcs_flag]
-    if nbytes == 0:
-        return None
-    if len(b) < pos + nbytes:
-        raise CorruptChunkError("zstd frame header is truncated")
-    size = int.from_bytes(bytes(b[pos:pos + nbytes]), "little")
-    return size + 256 if nbytes == 2 else size
+    return _zstd_header(data)[0]
 
 
 def blosc_sizes(data: Any) -> tuple[int, int]:
@@ -183,6 +217,13 @@ class BloscCodec(Codec):
             return self._codec.decode(data, out=out)
         except Exception as e:
             raise CorruptChunkError(f"blosc data is corrupt: {e}") from None
+
+    def decode_exact(self, data: Any, nbytes: int, out: Any = None) -> Any:
+        """Decode data that must hold exactly ``nbytes`` bytes (into ``out`` when given)."""
+        size, _ = blosc_sizes(data)
+        if size != nbytes:
+            raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
+        return self.decode(data, None, nbytes, out)
 
 
 @register_codec

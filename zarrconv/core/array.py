@@ -41,7 +41,8 @@ class Array(Node):
         for name in ("_pipeline", "_offsets", "_inner_pipeline", "_pipelines", "_fill_for_output", "_sharding",
                      "_chunks_per_shard", "_inner_grid_shape"):
             self.__dict__.pop(name, None)
-        self._encode_key = self.metadata.chunk_key_encoding.encode
+        self._key_template = self._prefix.replace("%", "%%") + self.metadata.chunk_key_encoding.template(
+            len(self.metadata.shape))
         self._regular = self.metadata.chunk_grid.is_regular
 
     @cached_property
@@ -213,7 +214,7 @@ class Array(Node):
         return self.fill_value if self.fill_value is not None else np.zeros((), self.dtype)[()]
 
     def _chunk_key(self, coords: tuple[int, ...]) -> str:
-        return self._prefix + self._encode_key(coords)
+        return self._key_template % coords
 
     def _check_writable(self) -> None:
         if self.store.read_only:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -130,17 +130,25 @@ def normalize_selection(selection: Any, shape: tuple[int, ...]) -> tuple[Any, ..
     return selection + (slice(None),) * (len(shape) - len(selection))
 
 
-@dataclass
-class ChunkTask:
-    """One chunk's part of a read or write."""
+class ChunkTask(NamedTuple):
+    """One chunk's part of a read or write.
+
+    A named tuple, so that a plan of thousands of chunks is built at C speed from per-dimension
+    tuples (see :func:`orthogonal_plan`).
+    """
 
     coords: tuple[int, ...]
     chunk_sel: tuple[DimSel, ...]
     out_sel: tuple[DimSel, ...]
-    complete: bool
+    complete_dims: tuple[bool, ...]  # per dimension: the chunk's whole extent is selected, in order
+
+    @property
+    def complete(self) -> bool:
+        """Whether the selection covers the whole chunk, in order (a write need not read it first)."""
+        return all(self.complete_dims)
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """All chunk tasks of one selection, with the shape of the selected result."""
 
@@ -153,15 +161,15 @@ def orthogonal_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.nda
     sel = normalize_selection(selection, shape)
     projs = [project_dim(s, n, off, d) for d, (s, n, off) in enumerate(zip(sel, shape, offsets))]
     out_shape = tuple(p.out_len for p in projs if p.out_len is not None)
-    keep = [d for d, p in enumerate(projs) if p.out_len is not None]
-    tasks = []
-    ranges = [range(len(p.chunk_ids)) for p in projs]
-    for combo in itertools.product(*ranges):
-        coords = tuple(p.chunk_ids[i] for p, i in zip(projs, combo))
-        csel = tuple(p.chunk_sels[i] for p, i in zip(projs, combo))
-        osel = tuple(projs[d].out_sels[combo[d]] for d in keep)
-        complete = all(p.complete[i] for p, i in zip(projs, combo))
-        tasks.append(ChunkTask(coords, csel, osel, complete))
+    # one (id, chunk_sel, out_sel, complete) tuple per chunk and dimension; zip(*combo) regroups
+    # them into the fields of one task, all in C (~2 us a chunk, against ~30 us for a Python loop)
+    dims = [list(zip(p.chunk_ids, p.chunk_sels, p.out_sels, p.complete)) for p in projs]
+    if not dims:  # a 0-d array: one chunk
+        return Plan([ChunkTask((), (), (), ())], ())
+    new = tuple.__new__  # ChunkTask._make without its Python-level length check
+    tasks = [new(ChunkTask, zip(*combo)) for combo in itertools.product(*dims)]
+    if len(out_shape) < len(projs):  # integers dropped dimensions: their out_sel entries are None
+        tasks = [t._replace(out_sel=tuple(o for o in t.out_sel if o is not None)) for t in tasks]
     return Plan(tasks, out_shape)
 
 
@@ -235,7 +243,7 @@ def pointwise_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.ndar
         chunk_idx.append(np.searchsorted(off, a, "right") - 1)
     npts = coords[0].size if coords else 1
     if not coords:
-        return Plan([ChunkTask((), (), (), True)], ()), ()
+        return Plan([ChunkTask((), (), (), ())], ()), ()
     grid = tuple(len(o) - 1 for o in offsets)
     flat = np.ravel_multi_index(tuple(chunk_idx), grid) if npts else np.zeros(0, np.int64)
     order = np.argsort(flat, kind="stable")
@@ -244,5 +252,5 @@ def pointwise_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.ndar
     for group in np.split(order, bounds) if npts else []:
         c = tuple(int(ci[group[0]]) for ci in chunk_idx)
         local = tuple(coords[d][group] - int(offsets[d][c[d]]) for d in range(len(shape)))
-        tasks.append(ChunkTask(c, local, (group,), False))
+        tasks.append(ChunkTask(c, local, (group,), (False,)))
     return Plan(tasks, (npts,)), bshape

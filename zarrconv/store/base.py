@@ -19,21 +19,26 @@ from ..errors import InvalidPathError, ReadOnlyError
 ByteRange = tuple[int, int | None]
 
 
+def _dot_segment(key: str) -> bool:
+    return (key in (".", "..") or key.startswith(("./", "../")) or key.endswith(("/.", "/.."))
+            or "/./" in key or "/../" in key)
+
+
 def validate_key(key: str) -> str:
     """Return ``key`` if it is a safe relative key, else raise :class:`InvalidPathError`.
 
     Refuses absolute keys, ``.``/``..`` segments, empty segments, backslashes and NUL,
-    so that no key can address anything outside the store root.
+    so that no key can address anything outside the store root. Called for every chunk read,
+    with substring tests rather than a split into segments.
     """
     if not isinstance(key, str) or not key:
         raise InvalidPathError(f"store key must be a non-empty string, got {key!r}")
-    if key[0] == "/" or "\\" in key or "\x00" in key or ":" in key.split("/", 1)[0][1:2]:
+    if key[0] == "/" or "\\" in key or "\x00" in key or key[1:2] == ":":
         raise InvalidPathError(f"store key {key!r} is absolute or contains forbidden characters")
-    for part in key.split("/"):
-        if part in ("", ".", ".."):
-            raise InvalidPathError(
-                f"store key {key!r} has an empty, '.' or '..' segment; keys must stay inside the store"
-            )
+    if key[-1] == "/" or "//" in key or ("." in key and _dot_segment(key)):
+        raise InvalidPathError(
+            f"store key {key!r} has an empty, '.' or '..' segment; keys must stay inside the store"
+        )
     return key
 
 

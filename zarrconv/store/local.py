@@ -22,6 +22,7 @@ _TMP_MARK = ".zarrconv-tmp-"
 #: A hidden file at the root whose byte ranges serve as cross-process locks on keys.
 LOCK_FILE = ".zarrconv.lock"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0)
 
 
 class LocalStore(Store):
@@ -80,32 +81,30 @@ class LocalStore(Store):
             self._check_dir(dirpath, key)
         return path
 
-    def _open_read(self, path: str, key: str) -> int | None:
-        try:
-            return os.open(path, os.O_RDONLY | _NOFOLLOW)
-        except FileNotFoundError:
+    def _open_failed(self, path: str, key: str, e: OSError) -> int | None:
+        """After ``os.open`` of a key failed: None if the key is absent, a descriptor when the
+        file is a symbolic link inside the root, else the error."""
+        if isinstance(e, FileNotFoundError | NotADirectoryError | IsADirectoryError):
             return None
-        except NotADirectoryError:
-            return None
-        except IsADirectoryError:
-            return None
-        except OSError as e:
-            if e.errno == errno.ELOOP:  # the file itself is a symlink: allow it only inside the root
-                real = os.path.realpath(path)
-                if not real.startswith(self._real_root + os.sep):
-                    raise InvalidPathError(
-                        f"key {key!r} is a symbolic link to {real!r}, outside the store root "
-                        f"{self.root!r}; refusing to follow it"
-                    ) from None
-                return os.open(real, os.O_RDONLY)
-            raise StoreError(f"cannot read {path}: {e}") from e
+        if e.errno == errno.ELOOP:  # the file itself is a symlink: allow it only inside the root
+            real = os.path.realpath(path)
+            if not real.startswith(self._real_root + os.sep):
+                raise InvalidPathError(
+                    f"key {key!r} is a symbolic link to {real!r}, outside the store root "
+                    f"{self.root!r}; refusing to follow it"
+                ) from None
+            return os.open(real, os.O_RDONLY)
+        raise StoreError(f"cannot read {path}: {e}") from e
 
     # -- reading ------------------------------------------------------------------------
     def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
         path = self._path(key)
-        fd = self._open_read(path, key)
-        if fd is None:
-            return None
+        try:
+            fd = os.open(path, _READ_FLAGS)
+        except OSError as e:
+            fd = self._open_failed(path, key, e)
+            if fd is None:
+                return None
         try:
             if byte_range is None:
                 size = os.fstat(fd).st_size
