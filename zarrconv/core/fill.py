@@ -19,9 +19,19 @@ def full_chunk(shape: tuple[int, ...], dtype: np.dtype, fill: Any) -> np.ndarray
 
 
 def is_fill(chunk: np.ndarray, fill: Any) -> bool:
-    """Whether every element of ``chunk`` equals ``fill`` (NaN equals NaN; bitwise for raw types)."""
+    """Whether every element of ``chunk`` equals ``fill`` (NaN equals NaN; bitwise for raw types).
+
+    The first element is checked alone first: a chunk of data usually differs there, and the
+    full comparison would scan (and allocate a mask as large as) the whole chunk.
+    """
     if fill is None:
         return False
+    if chunk.size > 1 and not _all_fill(chunk[(slice(0, 1),) * chunk.ndim], fill):
+        return False
+    return _all_fill(chunk, fill)
+
+
+def _all_fill(chunk: np.ndarray, fill: Any) -> bool:
     if chunk.dtype.kind == "f" or chunk.dtype.kind == "c":
         if np.isnan(fill):
             return bool(np.isnan(chunk).all())
