@@ -46,4 +46,4 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/run.py
 
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check zarrconv tests benchmarks
+	$(VENV)/bin/ruff check .

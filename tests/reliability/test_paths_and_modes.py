@@ -44,7 +44,16 @@ def test_good_names_work(tmp_path: Path) -> None:
         np.testing.assert_array_equal(zc.open_array(tmp_path, name)[...], [3, 3])
 
 
-ESCAPING_KEYS = ["../outside", "/etc/passwd", "a/../../outside", "a//b", "./a", "a\\..\\b", "C:/x", "x\x00y"]
+ESCAPING_KEYS = ["../outside", "/etc/passwd", "a/../../outside", "a//b", "./a", "a\\..\\b", "C:/x", "x\x00y",
+                 "", ".", "..", "a/", "a/.", "a/..", "a/./b", "C:x", "x/../../y"]
+SAFE_KEYS = ["a", "c/0/1", ".zattrs", "a/.zarray", "...", "a/...b", "xy:z", "c.0.1", "a/b:c", "a/..b", "a./b", ".a/b"]
+
+
+@pytest.mark.parametrize("key", SAFE_KEYS)
+def test_keys_that_only_look_odd_are_stored(tmp_path: Path, key: str) -> None:
+    store = LocalStore(tmp_path / "store")
+    store.set(key, b"x")
+    assert store.get(key) == b"x" and (tmp_path / "store" / key).is_file()
 
 
 @pytest.mark.parametrize("key", ESCAPING_KEYS)

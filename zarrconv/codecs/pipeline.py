@@ -9,6 +9,7 @@ caller's output buffer when the chain allows it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -66,6 +67,17 @@ def decode_direct(raw: Any, out: np.ndarray, spec: ChunkSpec, decompressor: Zstd
         buf, view = _scratch(spec)
         decompressor.decode_exact(raw, n, view)
         np.copyto(out, buf)
+
+
+def encode_direct(chunk: np.ndarray, spec: ChunkSpec, compress: Callable[[np.ndarray], Any]) -> Any:
+    """Compress a chunk of native fixed-size items. A strided chunk (a block of a larger array)
+    is first copied into the reused per-thread buffer: a fresh copy per chunk is a fresh
+    allocation, ~65 page faults for 256 KiB, ~5 % of the time of a write."""
+    if not chunk.flags.c_contiguous:
+        buf, _ = _scratch(spec)
+        np.copyto(buf, chunk)
+        chunk = buf
+    return compress(chunk.reshape(-1).view(np.uint8))
 
 
 def _limit_chain(bb: list[Codec], nbytes: int | None) -> list[int | None]:
@@ -149,6 +161,9 @@ class CodecPipeline:
 
     def encode(self, chunk: np.ndarray) -> Any:
         """Encode a chunk of ``spec.shape`` to bytes."""
+        if self.direct and self.bb and chunk.dtype == self.spec.dtype:
+            codec = self.bb[0]
+            return encode_direct(chunk, self.spec, lambda data: codec.encode(data, self.ab_spec))
         data: Any = chunk
         for codec, spec in zip(self.aa, self.aa_specs):
             data = codec.encode(data, spec)
@@ -247,6 +262,8 @@ class V2Pipeline:
         return True
 
     def encode(self, chunk: np.ndarray) -> Any:
+        if self.direct and self.compressor is not None and chunk.dtype == self.spec.dtype:
+            return encode_direct(chunk, self.spec, self.compressor.encode)
         data: Any = np.asfortranarray(chunk) if self.order == "F" else np.ascontiguousarray(chunk)
         if self.order == "F" and data.ndim > 1 and data.dtype.kind != "O":
             data = data.T.reshape(-1)  # bytes in F order

@@ -110,8 +110,9 @@ class ShardingCodec(Codec):
         return bytes(memoryview(self._index_pipeline(index.shape[:-1]).encode(index)).cast("B"))
 
     # -- assembly ---------------------------------------------------------------------------
-    def assemble(self, cps: tuple[int, ...], parts: dict[tuple[int, ...], Any]) -> bytes | None:
-        """Build a shard from encoded inner chunks by grid coordinate; None if it would be empty."""
+    def assemble(self, cps: tuple[int, ...], parts: dict[tuple[int, ...], Any]) -> list | None:
+        """A shard from encoded inner chunks by grid coordinate, as the list of its byte parts in
+        order (stores write them without joining); None if it would be empty."""
         if not parts:
             return None
         index = np.full((*cps, 2), EMPTY, dtype=np.uint64)
@@ -124,9 +125,7 @@ class ShardingCodec(Codec):
             blobs.append(b)
             offset += len(b)
         idx = self.encode_index(index)
-        if self.index_location == "start":
-            return b"".join([idx, *blobs])
-        return b"".join([*blobs, idx])
+        return [idx, *blobs] if self.index_location == "start" else [*blobs, idx]
 
     def split(self, raw: Any, cps: tuple[int, ...]) -> dict[tuple[int, ...], memoryview]:
         """The encoded inner chunks of a whole shard object, by grid coordinate."""
@@ -159,8 +158,8 @@ class ShardingCodec(Codec):
             parts[coords] = inner.encode(chunk)
         out = self.assemble(cps, parts)
         if out is None:  # all empty: still a valid shard of sentinels (nested use)
-            out = self.encode_index(np.full((*cps, 2), EMPTY, dtype=np.uint64))
-        return out
+            return self.encode_index(np.full((*cps, 2), EMPTY, dtype=np.uint64))
+        return b"".join(out)
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> np.ndarray:
         from ..core.fill import full_chunk

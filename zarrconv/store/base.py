@@ -12,11 +12,29 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from ..errors import InvalidPathError, ReadOnlyError
 
 #: ``(start, stop)`` with ``stop=None`` meaning "to the end"; ``(-n, None)`` is the last n bytes.
 ByteRange = tuple[int, int | None]
+
+#: What :meth:`Store.set` stores: bytes-like, or a list of bytes-like parts stored one after the
+#: other (a shard is its inner chunks and index: written without being joined first).
+Value = Any
+
+
+def joined(value: Value) -> bytes:
+    """``value`` as one bytes object (stores that cannot write parts as they are call this)."""
+    if isinstance(value, list):
+        return b"".join(value)
+    return value if isinstance(value, bytes) else bytes(memoryview(value).cast("B"))
+
+
+def value_size(value: Value) -> int:
+    """The number of bytes ``value`` stores."""
+    parts = value if isinstance(value, list) else [value]
+    return sum(memoryview(p).nbytes for p in parts)
 
 
 def _dot_segment(key: str) -> bool:
@@ -142,10 +160,11 @@ class Store(ABC):
             )
 
     @abstractmethod
-    def set(self, key: str, value: bytes) -> None:
-        """Store ``value`` at ``key`` atomically: readers see the old or the new bytes."""
+    def set(self, key: str, value: Value) -> None:
+        """Store ``value`` (bytes-like, or a list of bytes-like parts stored in order) at ``key``
+        atomically: readers see the old or the new bytes."""
 
-    def set_many(self, items: Mapping[str, bytes]) -> None:
+    def set_many(self, items: Mapping[str, Value]) -> None:
         """Batched :meth:`set`."""
         for k, v in items.items():
             self.set(k, v)

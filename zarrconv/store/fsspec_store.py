@@ -26,7 +26,7 @@ from typing import Any
 
 from .. import config
 from ..errors import ReadOnlyError, StoreError
-from .base import ByteRange, Store, validate_key
+from .base import ByteRange, Store, Value, joined, validate_key
 from .retry import backoff_delay, is_transient, max_retries
 
 #: Protocols that can only be read.
@@ -357,15 +357,15 @@ class FsspecStore(Store):
                     pass
         return job
 
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: Value) -> None:
         self.set_many({key: value})
 
-    def set_many(self, items: Mapping[str, bytes]) -> None:
+    def set_many(self, items: Mapping[str, Value]) -> None:
         """Write all items concurrently; each object is written whole (remote PUTs are atomic)."""
         for key in items:
             self.check_writable(key)
         fs = self._filesystem()
-        self._run([("write", key, None, self._write_job(fs, self._full(key), bytes(value)))
+        self._run([("write", key, None, self._write_job(fs, self._full(key), joined(value)))
                    for key, value in items.items()])
 
     def delete(self, key: str) -> None:

@@ -16,12 +16,28 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import InvalidPathError, StoreError
-from .base import ByteRange, Store, validate_key
+from .base import ByteRange, Store, Value, validate_key
 
 _TMP_MARK = ".zarrconv-tmp-"
 #: A hidden file at the root whose byte ranges serve as cross-process locks on keys.
 LOCK_FILE = ".zarrconv.lock"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_IOV_MAX = 1024  # the POSIX minimum of IOV_MAX on Linux and macOS
+
+
+def _write_all(fd: int, parts: list) -> None:
+    """Write every part, in order, resuming after short writes. Parts are gathered with
+    ``writev`` where there is one, so a shard's inner chunks are never joined (copied) first."""
+    views = [v for v in (memoryview(p).cast("B") for p in parts) if v.nbytes]
+    while views:
+        n = os.writev(fd, views[:_IOV_MAX]) if hasattr(os, "writev") else os.write(fd, views[0])
+        while n:
+            if n >= views[0].nbytes:
+                n -= views.pop(0).nbytes
+            else:
+                views[0], n = views[0][n:], 0
+
+
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0)
 
 
@@ -172,7 +188,7 @@ class LocalStore(Store):
         return sorted(keys), sorted(dirs)
 
     # -- writing ------------------------------------------------------------------------
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: Value) -> None:
         self.check_writable(key)
         path = self._path(key)
         directory = os.path.dirname(path)
@@ -185,10 +201,7 @@ class LocalStore(Store):
                 self._check_dir(directory, key)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                view = memoryview(value).cast("B")
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
+                _write_all(fd, value if isinstance(value, list) else [value])
                 if self.fsync:
                     os.fsync(fd)
             finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from .base import ByteRange, Store, slice_range, validate_key
+from .base import ByteRange, Store, Value, joined, slice_range, validate_key
 
 
 class MemoryStore(Store):
@@ -46,10 +46,10 @@ class MemoryStore(Store):
             keys = list(self._data)
         return iter(k for k in keys if k.startswith(prefix))
 
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: Value) -> None:
         self.check_writable(key)
         validate_key(key)
-        self._data[key] = bytes(value)
+        self._data[key] = joined(value)
 
     def delete(self, key: str) -> None:
         self.check_writable(key)

@@ -21,7 +21,7 @@ from typing import Any
 
 from fsspec.asyn import AsyncFileSystem
 
-from .base import ByteRange, Store
+from .base import ByteRange, Store, Value, value_size
 
 try:
     from fsspec.asyn import AsyncFileSystem as _AsyncFileSystem
@@ -78,11 +78,11 @@ class StoreWrapper(Store):
         return self.inner.list_dir(prefix)
 
     # writing
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: Value) -> None:
         self.check_writable(key)
         self.inner.set(key, value)
 
-    def set_many(self, items: Mapping[str, bytes]) -> None:
+    def set_many(self, items: Mapping[str, Value]) -> None:
         self.check_writable(next(iter(items), ""))
         self.inner.set_many(items)
 
@@ -151,12 +151,12 @@ class RecordingStore(StoreWrapper):
         self._log_read(list(requests), True)
         return super().get_many(requests)
 
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: Value) -> None:
         with self._mutex:
             self.written.append(key)
         super().set(key, value)
 
-    def set_many(self, items: Mapping[str, bytes]) -> None:
+    def set_many(self, items: Mapping[str, Value]) -> None:
         with self._mutex:
             self.written.extend(items)
         super().set_many(items)
@@ -199,13 +199,13 @@ class CountingStore(StoreWrapper):
         self._count("get_many", values)
         return values
 
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: Value) -> None:
         super().set(key, value)
-        self._count("set", written=len(memoryview(value).cast("B")))
+        self._count("set", written=value_size(value))
 
-    def set_many(self, items: Mapping[str, bytes]) -> None:
+    def set_many(self, items: Mapping[str, Value]) -> None:
         super().set_many(items)
-        self._count("set_many", written=sum(len(memoryview(v).cast("B")) for v in items.values()))
+        self._count("set_many", written=sum(value_size(v) for v in items.values()))
 
     def delete(self, key: str) -> None:
         super().delete(key)
@@ -366,11 +366,11 @@ class FailingStore(StoreWrapper):
         if self.before_mutation is not None:
             self.before_mutation(key)
 
-    def set(self, key: str, value: bytes) -> None:
+    def set(self, key: str, value: Value) -> None:
         self._mutate(key)
         self.inner.set(key, value)
 
-    def set_many(self, items: Mapping[str, bytes]) -> None:
+    def set_many(self, items: Mapping[str, Value]) -> None:
         for key, value in items.items():
             self.set(key, value)
 

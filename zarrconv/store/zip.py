@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import NodeNotFoundError, StoreError
-from .base import ByteRange, Store, slice_range, validate_key
+from .base import ByteRange, Store, Value, joined, slice_range, validate_key
 
 _TMP_MARK = ".zarrconv-tmp-"
 _writers: dict[str, _ZipWriter] = {}
@@ -270,8 +270,8 @@ class ZipStore(Store):
             raise StoreError(f"zip archive {self.path!r} is not open for writing")
         return self._writer
 
-    def set(self, key: str, value: bytes) -> None:
-        self._writable(key).write(self._name(key), bytes(value))
+    def set(self, key: str, value: Value) -> None:
+        self._writable(key).write(self._name(key), joined(value))
 
     def delete(self, key: str) -> None:
         self._writable(key).delete(self._name(key))

@@ -1,0 +1,111 @@
+"""The chunk I/O scheduler and the read and write fast paths: real arrays on disk, real threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zarrconv as zc
+from zarrconv import config
+from zarrconv.codecs.compression import ZstdCodec
+from zarrconv.core.fill import is_fill
+from zarrconv.core.io import run_batches
+from zarrconv.store.wrappers import RecordingStore
+
+
+def test_run_batches_keeps_batch_order_and_runs_at_most_threads_at_once() -> None:
+    active, peak, lock = 0, 0, threading.Lock()
+
+    def work(batch: list) -> list:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.01)
+        with lock:
+            active -= 1
+        return [x * 2 for x in batch]
+
+    for threads in (2, 3):
+        peak = 0
+        with config.set(threads=threads):
+            results = run_batches(work, list(range(100)), per_worker=4)
+        assert [x for r in results for x in r] == [x * 2 for x in range(100)]
+        assert peak == threads  # the caller counts as one of the threads
+
+
+def test_run_batches_finishes_every_batch_before_the_error_propagates() -> None:
+    done: list[int] = []
+
+    def work(batch: list) -> None:
+        if batch[0] == 0:
+            raise ValueError("first batch fails")
+        time.sleep(0.005)
+        done.extend(batch)
+
+    with config.set(threads=2), pytest.raises(ValueError, match="first batch fails"):
+        run_batches(work, list(range(64)), per_worker=8)
+    assert sorted(done) == list(range(4, 64))  # all other 15 batches of 4 ran
+
+
+def test_chunk_keys_of_a_path_with_percent_signs(tmp_path: Path) -> None:
+    g = zc.create_group(tmp_path)
+    a = g.create_array("100%_a%d", shape=(4, 4), chunks=(2, 2), dtype="i4")
+    a[...] = np.arange(16).reshape(4, 4)
+    assert (tmp_path / "100%_a%d" / "c" / "1" / "0").is_file()
+    np.testing.assert_array_equal(zc.open_array(tmp_path, "100%_a%d")[...], np.arange(16).reshape(4, 4))
+    v2 = g.create_array("b%s", shape=(4,), chunks=(2,), dtype="i4", zarr_format=2)
+    v2[...] = 7
+    assert (tmp_path / "b%s" / "1").is_file()
+
+
+def test_a_chunk_declaring_another_size_is_refused_after_good_chunks(tmp_path: Path) -> None:
+    """The zstd header is parsed once per array; a chunk whose header differs is checked in full."""
+    a = zc.create_array(tmp_path, shape=(8, 8), chunks=(4, 4), dtype="f8")
+    a[...] = np.arange(64.0).reshape(8, 8)
+    np.testing.assert_array_equal(a[...], np.arange(64.0).reshape(8, 8))  # the header is known now
+    wrong = ZstdCodec().encode(np.arange(15.0), None)  # 120 bytes where a chunk holds 128
+    (tmp_path / "c" / "1" / "1").write_bytes(wrong)
+    with pytest.raises(zc.CorruptChunkError, match=r"c/1/1.*decodes to 120 bytes, expected 128"):
+        a[...]
+    np.testing.assert_array_equal(a[:4, :], np.arange(32.0).reshape(4, 8))  # the others still read
+
+
+@pytest.mark.parametrize("dtype", ["f8", "i2", "M8[s]", "c8"])
+def test_fill_detection_looks_at_every_element(dtype: str) -> None:
+    fill = np.zeros((), dtype)[()]
+    chunk = np.zeros((5, 7), dtype)
+    assert is_fill(chunk, fill)
+    for where in ((0, 0), (4, 6), (2, 3)):
+        other = chunk.copy()
+        other[where] = np.ones((), dtype)[()] if dtype != "M8[s]" else np.datetime64(5, "s")
+        assert not is_fill(other, fill)
+        assert not is_fill(other.T, fill)  # strided too
+
+
+def test_sharded_write_stores_each_shard_once_as_it_completes(tmp_path: Path) -> None:
+    x = np.random.default_rng(1).random((16, 64))
+    rec = RecordingStore(zc.store.LocalStore(tmp_path))
+    a = zc.create_array(rec, shape=x.shape, chunks=(4, 8), shards=(8, 32), dtype="f8")
+    rec.clear()
+    with config.set(threads=2):
+        a[...] = x
+    assert sorted(rec.written) == sorted(f"c/{i}/{j}" for i in range(2) for j in range(2))
+    np.testing.assert_array_equal(zc.open_array(tmp_path)[...], x)
+
+
+def test_strided_and_contiguous_blocks_write_the_same_bytes(tmp_path: Path) -> None:
+    """Strided blocks are compressed from a reused per-thread buffer: the chunks must not mix."""
+    x = np.random.default_rng(2).integers(0, 1000, (64, 64)).astype("i4")
+    for order, fmt in (("C", 3), ("C", 2), ("F", 3), ("F", 2)):
+        a = zc.create_array(tmp_path / f"s{fmt}{order}", shape=x.shape, chunks=(8, 8), dtype="i4", zarr_format=fmt, order=order)
+        b = zc.create_array(tmp_path / f"c{fmt}{order}", shape=x.shape, chunks=(8, 64), dtype="i4", zarr_format=fmt, order=order)
+        with config.set(threads=2):
+            a[...] = x  # 8x8 blocks of a 64x64 array: strided
+            b[...] = x  # 8x64 blocks: contiguous
+        np.testing.assert_array_equal(zc.open_array(tmp_path / f"s{fmt}{order}")[...], x)
+        np.testing.assert_array_equal(zc.open_array(tmp_path / f"c{fmt}{order}")[...], x)
