@@ -58,3 +58,41 @@ def test_sharded_array_on_every_store_kind(tmp_path: Path) -> None:
         a = zc.create_array(store, "arr", shape=x.shape, chunks=(4, 4), shards=(16, 16), dtype="u2")
         a[...] = x
         np.testing.assert_array_equal(zc.open_array(store, "arr")[...], x, err_msg=kind)
+
+
+class _PlainStore(zc.store.Store):
+    """A store written elsewhere, before stores took parts: ``set`` only understands bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, bytes] = {}
+
+    @property
+    def url(self) -> str:
+        return "plain://"
+
+    def get(self, key, byte_range=None):
+        value = self.data.get(key)
+        return None if value is None else zc.store.base.slice_range(value, byte_range)
+
+    def set(self, key, value) -> None:
+        assert isinstance(value, bytes | bytearray | memoryview), type(value)
+        self.data[key] = bytes(value)
+
+    def delete(self, key) -> None:
+        self.data.pop(key, None)
+
+    def list_prefix(self, prefix):
+        return iter(sorted(k for k in self.data if k.startswith(prefix)))
+
+
+def test_a_store_without_writes_parts_receives_bytes() -> None:
+    x = np.arange(32 * 32, dtype="u2").reshape(32, 32)
+    store = _PlainStore()
+    assert not store.writes_parts
+    a = zc.create_array(store, shape=x.shape, chunks=(4, 4), shards=(16, 16), dtype="u2")
+    a[...] = x  # whole shards
+    a[1:3, 1:3] = 0  # a partial shard: read-modify-write
+    x[1:3, 1:3] = 0
+    np.testing.assert_array_equal(zc.open_array(store)[...], x)
+    assert sorted(k for k in store.data if k.startswith("c/")) == [f"c/{i}/{j}" for i in range(2) for j in range(2)]

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import config
 from ..errors import CorruptChunkError, ZarrconvError
+from ..store.base import joined
 from .fill import full_chunk, is_fill
 from .indexing import ChunkTask, Plan, ortho_get, ortho_set
 
@@ -373,11 +374,11 @@ def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -
 
     def finish(s: tuple[int, ...]) -> None:
         key = arr._chunk_key(s)
-        shard = codec.assemble(cps, parts.pop(s))  # the shard's parts, written without joining
+        shard = codec.assemble(cps, parts.pop(s))
         if shard is None:
             store.delete(key)
-        else:
-            store.set(key, shard)
+        else:  # the shard's parts, not joined, for stores that write them as they are
+            store.set(key, shard if store.writes_parts else joined(shard))
 
     def encode(batch: list) -> None:
         for s, local, t in batch:
@@ -412,6 +413,9 @@ def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -
                     else:
                         existing[local] = enc
                 new = codec.assemble(cps, existing)
-                store.delete(key) if new is None else store.set(key, new)
+                if new is None:
+                    store.delete(key)
+                else:
+                    store.set(key, new if store.writes_parts else joined(new))
 
     run_batches(rmw, partial, per_worker=2)

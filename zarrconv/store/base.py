@@ -19,8 +19,8 @@ from ..errors import InvalidPathError, ReadOnlyError
 #: ``(start, stop)`` with ``stop=None`` meaning "to the end"; ``(-n, None)`` is the last n bytes.
 ByteRange = tuple[int, int | None]
 
-#: What :meth:`Store.set` stores: bytes-like, or a list of bytes-like parts stored one after the
-#: other (a shard is its inner chunks and index: written without being joined first).
+#: What :meth:`Store.set` stores: bytes-like, or, for stores with ``writes_parts``, a list of
+#: bytes-like parts stored one after the other (a shard: its inner chunks and index, not joined).
 Value = Any
 
 
@@ -77,10 +77,14 @@ class Store(ABC):
         read_only: every mutation raises :class:`ReadOnlyError` when true.
         prefers_single_batch: true for high-latency stores, where the core should hand
             all keys of a read to one :meth:`get_many` call rather than one per worker.
+        writes_parts: true when :meth:`set` also takes a list of bytes-like parts (stored one
+            after the other); the core then hands a shard over without joining it. Stores
+            written elsewhere keep receiving plain bytes.
     """
 
     read_only: bool = False
     prefers_single_batch: bool = False
+    writes_parts: bool = False
 
     def __init__(self, read_only: bool = False) -> None:
         self.read_only = read_only
@@ -161,7 +165,7 @@ class Store(ABC):
 
     @abstractmethod
     def set(self, key: str, value: Value) -> None:
-        """Store ``value`` (bytes-like, or a list of bytes-like parts stored in order) at ``key``
+        """Store ``value`` (bytes-like; a list of parts too where ``writes_parts``) at ``key``
         atomically: readers see the old or the new bytes."""
 
     def set_many(self, items: Mapping[str, Value]) -> None:

@@ -83,6 +83,7 @@ class FsspecStore(Store):
         read_only: refuse every mutation. Always true for HTTP, zip and reference filesystems.
     """
 
+    writes_parts = True
     prefers_single_batch = True
 
     def __init__(self, fs: Any, root: str = "", read_only: bool = False) -> None:

@@ -44,6 +44,8 @@ _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0)
 class LocalStore(Store):
     """Files below ``root``; directories are created on demand."""
 
+    writes_parts = True
+
     def __init__(self, root: str | os.PathLike, read_only: bool = False, fsync: bool = False) -> None:
         super().__init__(read_only)
         self.root = os.path.abspath(os.fspath(root))

@@ -11,6 +11,8 @@ from .base import ByteRange, Store, Value, joined, slice_range, validate_key
 class MemoryStore(Store):
     """Keys held in a dict. Pickling copies the contents (a snapshot), as dask workers need."""
 
+    writes_parts = True
+
     def __init__(self, data: dict[str, bytes] | None = None, read_only: bool = False) -> None:
         super().__init__(read_only)
         self._data: dict[str, bytes] = {} if data is None else data

@@ -44,6 +44,7 @@ class StoreWrapper(Store):
         self.inner = inner
         self.prefers_single_batch = (inner.prefers_single_batch if prefers_single_batch is None
                                      else prefers_single_batch)
+        self.writes_parts = inner.writes_parts
 
     @property
     def url(self) -> str:

@@ -160,6 +160,8 @@ class ZipStore(Store):
     writable ones do not.
     """
 
+    writes_parts = True
+
     def __init__(self, path: str | os.PathLike, mode: str = "r", *, root: str = "") -> None:
         super().__init__(read_only=mode == "r")
         self.path = os.path.abspath(os.fspath(path))
