@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from operator import floordiv, mod
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -197,9 +198,7 @@ def _group_by_shard(arr: Array, tasks: list[ChunkTask]) -> dict[tuple[int, ...],
     cps = arr._chunks_per_shard
     groups: dict[tuple[int, ...], list] = defaultdict(list)
     for t in tasks:
-        shard = tuple(c // k for c, k in zip(t.coords, cps))
-        local = tuple(c % k for c, k in zip(t.coords, cps))
-        groups[shard].append((local, t))
+        groups[tuple(map(floordiv, t.coords, cps))].append((tuple(map(mod, t.coords, cps)), t))
     return groups
 
 
@@ -275,13 +274,21 @@ def _read_sharded(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool) -> N
         run_batches(decode, ready)
         return
 
-    def fetch_decode(batch: list) -> None:  # like read(): each inner chunk is read, then decoded
-        ready, ranges = _locate_inner(arr, batch)
-        decode(ready)
-        for t, key, rng in ranges:
-            _place(arr, pipe, t, key, _check_range(arr, key, rng, store.get(key, rng)), out, pointwise)
+    # local stores: the indexes first (shards in parallel), then batches of inner chunks, not
+    # of whole shards, so that no core idles while another finishes a shard; like read(), each
+    # inner chunk is read and then decoded at once
+    work: list[tuple[ChunkTask, str, Any, tuple[int, int] | None]] = []
+    for ready, ranges in run_batches(lambda batch: _locate_inner(arr, batch), shards):
+        work.extend((t, key, blob, None) for t, key, blob in ready)
+        work.extend((t, key, None, rng) for t, key, rng in ranges)
 
-    run_batches(fetch_decode, shards, per_worker=8)  # small batches: no idle core at the end
+    def fetch_decode(batch: list) -> None:
+        for t, key, blob, rng in batch:
+            if rng is not None:
+                blob = _check_range(arr, key, rng, store.get(key, rng))
+            _place(arr, pipe, t, key, blob, out, pointwise)
+
+    run_batches(fetch_decode, work, per_worker=32)
 
 
 # -- writing ----------------------------------------------------------------------------------
