@@ -210,3 +210,57 @@ def test_readers_see_old_or_new_chunks_during_writes(tmp_path: Path) -> None:
         reads += 1
     writer.join(60)
     assert writer.exitcode == 0 and reads >= 5
+
+
+_TRY_LOCK = """
+import fcntl, os, sys, zlib
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, zlib.crc32(sys.argv[2].encode()) % (1 << 20))
+except OSError:
+    sys.exit(3)  # held by another process
+"""
+
+
+def test_one_threads_unlock_never_releases_another_threads_lock(tmp_path) -> None:
+    """Closing any descriptor of a file drops every POSIX lock of the process on it: the lock
+    file's descriptor is shared, so another store object locking and unlocking another key
+    leaves the first lock in force for other processes."""
+    import subprocess
+    import sys
+    import threading
+
+    from zarrconv.store import LocalStore
+
+    first, second = LocalStore(tmp_path), LocalStore(tmp_path)  # two objects, one root
+    held, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with first.lock("c/0/0"):
+            held.set()
+            release.wait(30)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    try:
+        assert held.wait(10)
+        with second.lock("c/9/9"):
+            pass
+        other_process = subprocess.run([sys.executable, "-c", _TRY_LOCK, str(tmp_path / ".zarrconv.lock"), "c/0/0"])
+        assert other_process.returncode == 3
+
+        # and a thread of this process using the other store object waits for the key too
+        got = threading.Event()
+
+        def wait_for_key() -> None:
+            with second.lock("c/0/0"):
+                got.set()
+
+        waiter = threading.Thread(target=wait_for_key)
+        waiter.start()
+        assert not got.wait(0.3)
+    finally:
+        release.set()
+        t.join()
+    assert got.wait(10)
+    waiter.join()

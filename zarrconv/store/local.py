@@ -260,19 +260,47 @@ class LocalStore(Store):
 
         Uses a POSIX record lock on one byte of ``.zarrconv.lock`` chosen by a stable hash
         of the key, so that processes writing different parts of one shard or chunk do not
-        lose each other's writes.
+        lose each other's writes; within this process, a thread lock chosen by the same byte
+        (POSIX locks do not exclude threads of one process). See :class:`_LockFile`.
         """
-        with super().lock(key):
+        import zlib
+
+        offset = zlib.crc32(key.encode()) % (1 << 20)
+        with _lock_file(self._real_root).hold(offset):
+            yield
+
+
+class _LockFile:
+    """The lock file of one store root, shared by every :class:`LocalStore` of that root in this
+    process.
+
+    Closing *any* descriptor of a file drops *every* POSIX lock the process holds on it, so the
+    descriptor is shared and closed only when no lock is held or awaited. Thread locks are
+    chosen by the locked byte, so two threads (of any store objects on this root) never hold
+    the same byte at once: one thread's unlock cannot release another's lock.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.stripes = [threading.Lock() for _ in range(64)]
+        self.mutex = threading.Lock()
+        self.fd: int | None = None
+        self.users = 0
+
+    @contextmanager
+    def hold(self, offset: int) -> Iterator[None]:
+        with self.stripes[offset % len(self.stripes)]:
             try:
                 import fcntl
-            except ImportError:  # pragma: no cover - not POSIX
+            except ImportError:  # pragma: no cover - not POSIX: threads are still serialised
                 yield
                 return
-            import zlib
-
-            os.makedirs(self.root, exist_ok=True)
-            fd = os.open(os.path.join(self.root, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
-            offset = zlib.crc32(key.encode()) % (1 << 20)
+            with self.mutex:
+                if self.fd is None:
+                    os.makedirs(self.root, exist_ok=True)
+                    self.fd = os.open(os.path.join(self.root, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+                self.users += 1
+                fd = self.fd
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
                 try:
@@ -280,7 +308,32 @@ class LocalStore(Store):
                 finally:
                     fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
             finally:
-                os.close(fd)
+                with self.mutex:
+                    self.users -= 1
+                    if self.users == 0:
+                        os.close(fd)
+                        self.fd = None
+
+
+_lock_files: dict[str, _LockFile] = {}
+_lock_files_mutex = threading.Lock()
+
+
+def _lock_file(root: str) -> _LockFile:
+    with _lock_files_mutex:
+        lf = _lock_files.get(root)
+        if lf is None:
+            lf = _lock_files[root] = _LockFile(root)
+        return lf
+
+
+def _forget_lock_files() -> None:  # a forked child holds none of its parent's locks
+    global _lock_files_mutex
+    _lock_files.clear()
+    _lock_files_mutex = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_lock_files)
 
 
 def is_local_path(path: str | os.PathLike) -> bool:
