@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -187,3 +188,110 @@ def test_migrate_refuses_mixed_byte_order_structs_but_convert_copies_them(tmp_pa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         np.testing.assert_array_equal(zarr.open_array(tmp_path / "v3.zarr", mode="r")[:], data)
+
+
+# -- new layouts: chunks, shards, compressors, progress -------------------------------------------
+
+GRID = np.arange(60 * 50, dtype=">f8").reshape(60, 50) / 7
+
+
+def _v2_grid(path: Path) -> None:
+    zc.create_array(path, shape=GRID.shape, dtype=GRID.dtype, chunks=(20, 25), zarr_format=2, fill_value=np.nan,
+                    compressors=numcodecs.Blosc(cname="lz4"),
+                    attributes={"_ARRAY_DIMENSIONS": ["y", "x"], "units": "m"})[...] = GRID
+
+
+def _zarr_python_reads(path: Path, expected: np.ndarray) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = zarr.open_array(path, mode="r", zarr_format=3)
+        np.testing.assert_array_equal(a[...], expected)
+        assert a.metadata.dimension_names == ("y", "x") and dict(a.attrs) == {"units": "m"}
+
+
+def test_convert_v2_to_v3_with_new_chunks(tmp_path) -> None:
+    _v2_grid(tmp_path / "v2.zarr")
+    out = zc.convert(tmp_path / "v2.zarr", tmp_path / "v3.zarr", chunks=(10, -1))
+    doc = json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())
+    assert doc["chunk_grid"]["configuration"]["chunk_shape"] == [10, 50]
+    assert [c["name"] for c in doc["codecs"]] == ["bytes", "blosc"]  # the source's codecs are kept
+    assert doc["dimension_names"] == ["y", "x"] and doc["attributes"] == {"units": "m"}
+    assert doc["fill_value"] == "NaN"
+    assert len([p for p in (tmp_path / "v3.zarr" / "c").rglob("*") if p.is_file()]) == 6
+    np.testing.assert_array_equal(out[...], GRID)
+    _zarr_python_reads(tmp_path / "v3.zarr", GRID)
+
+
+def test_convert_v2_to_v3_with_shards(tmp_path) -> None:
+    _v2_grid(tmp_path / "v2.zarr")
+    out = zc.convert(tmp_path / "v2.zarr", tmp_path / "v3.zarr", chunks=(10, 25), shards=(30, 50))
+    assert out.chunks == (10, 25) and out.shards == (30, 50)
+    doc = json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())
+    assert doc["chunk_grid"]["configuration"]["chunk_shape"] == [30, 50]
+    (sharding,) = doc["codecs"]
+    assert sharding["name"] == "sharding_indexed" and sharding["configuration"]["chunk_shape"] == [10, 25]
+    assert [c["name"] for c in sharding["configuration"]["codecs"]] == ["bytes", "blosc"]
+    assert sorted(p.name for p in (tmp_path / "v3.zarr" / "c").rglob("*") if p.is_file()) == ["0", "0"]
+    np.testing.assert_array_equal(out[...], GRID)
+    _zarr_python_reads(tmp_path / "v3.zarr", GRID)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert zarr.open_array(tmp_path / "v3.zarr", mode="r").shards == (30, 50)
+
+
+def test_convert_v2_to_v3_with_another_compressor(tmp_path) -> None:
+    _v2_grid(tmp_path / "v2.zarr")
+    for compressors, expected in (("zstd", {"name": "zstd"}),
+                                  ({"name": "gzip", "configuration": {"level": 3}}, {"name": "gzip"}),
+                                  (numcodecs.Zstd(level=7), {"name": "zstd"})):
+        out = zc.convert(tmp_path / "v2.zarr", tmp_path / "v3.zarr", compressors=compressors, overwrite=True)
+        doc = json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())
+        assert doc["chunk_grid"]["configuration"]["chunk_shape"] == [20, 25]  # chunks kept
+        assert [c["name"] for c in doc["codecs"]] == ["bytes", expected["name"]]
+        np.testing.assert_array_equal(out[...], GRID)
+        _zarr_python_reads(tmp_path / "v3.zarr", GRID)
+    assert doc["codecs"][1]["configuration"]["level"] == 7
+    zc.convert(tmp_path / "v2.zarr", tmp_path / "raw.zarr", compressors=[])
+    assert [c["name"] for c in json.loads((tmp_path / "raw.zarr" / "zarr.json").read_text())["codecs"]] == ["bytes"]
+    _zarr_python_reads(tmp_path / "raw.zarr", GRID)
+
+
+def test_convert_group_with_new_chunks(tmp_path) -> None:
+    g = zc.create_group(tmp_path / "two.zarr", zarr_format=2, attributes={"title": "two"})
+    g.create_array("temp", shape=TEMP.shape, chunks=(6, 9), dtype=TEMP.dtype)[...] = TEMP
+    g.create_array("sub/counts", shape=COUNTS.shape, chunks=(6, 9), dtype=COUNTS.dtype,
+                   attributes={"_ARRAY_DIMENSIONS": ["y", "x"]})[...] = COUNTS
+    out = zc.convert(tmp_path / "two.zarr", tmp_path / "v3.zarr", chunks=(2, 3))
+    assert out.attrs["title"] == "two"
+    for name, values in (("temp", TEMP), ("sub/counts", COUNTS)):
+        doc = json.loads((tmp_path / "v3.zarr" / name / "zarr.json").read_text())
+        assert doc["chunk_grid"]["configuration"]["chunk_shape"] == [2, 3]
+        np.testing.assert_array_equal(out[name][...], values)
+    assert out["sub/counts"].dimension_names == ("y", "x")
+    root = json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())
+    assert sorted(root["consolidated_metadata"]["metadata"]) == ["sub", "sub/counts", "temp"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        zg = zarr.open_group(tmp_path / "v3.zarr", mode="r", zarr_format=3)
+        assert zg["temp"].chunks == zg["sub/counts"].chunks == (2, 3)
+        np.testing.assert_array_equal(zg["temp"][...], TEMP)
+        np.testing.assert_array_equal(zg["sub/counts"][...], COUNTS)
+
+
+def test_convert_reports_progress_per_block(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(sys.modules["zarrconv.convert"], "_COPY_BLOCK_BYTES", 10 * 25 * 8)  # a chunk per block
+    _v2_grid(tmp_path / "v2.zarr")
+    calls: list[tuple[int, int]] = []
+    out = zc.convert(tmp_path / "v2.zarr", tmp_path / "v3.zarr", chunks=(10, 25),
+                     progress=lambda done, total: calls.append((done, total)))
+    np.testing.assert_array_equal(out[...], GRID)
+    assert calls[-1] == (12, 12) and calls[0] == (0, 12)
+    assert {t for _, t in calls} == {12}
+    assert [d for d, _ in calls] == list(range(13))  # one call per block, increasing
+
+
+def test_convert_refuses_shards_for_v2(tmp_path) -> None:
+    _v2_grid(tmp_path / "v2.zarr")
+    with pytest.raises(ValueError, match="shards"):
+        zc.convert(tmp_path / "v2.zarr", tmp_path / "out.zarr", zarr_format=2, shards=(20, 50))
+    assert not (tmp_path / "out.zarr").exists()

@@ -16,9 +16,7 @@ line on stderr; ``--debug`` prints the traceback too).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import math
 import os
 import sys
 import traceback
@@ -32,7 +30,6 @@ from . import __version__
 from .errors import ZarrconvError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
-_COPY_BLOCK_BYTES = 64 * 2**20
 
 
 # -- small helpers ------------------------------------------------------------------------------
@@ -573,155 +570,34 @@ def parse_compressor_option(value: str | None) -> Any:
     raise ValueError(f"compressor {name!r} takes no level here; use zstd, gzip or blosc with ':LEVEL'")
 
 
-def _as_numcodecs(configs: Iterable[dict]) -> list[Any]:
-    import numcodecs
-
-    return [numcodecs.get_codec(dict(c)) for c in configs]
-
-
-def _fit(value: Any, shape: tuple[int, ...], name: str, path: str) -> Any:
-    if value is None or value == "auto":
-        return value
-    if len(value) != len(shape):
-        raise ValueError(f"{name} {_shape_str(value)} has {len(value)} entries but array {path!r} has "
-                         f"{len(shape)} dimensions {_shape_str(shape)}")
-    return tuple(max(int(s), 1) if v == -1 else int(v) for v, s in zip(value, shape))
-
-
-def _target_kwargs(src: Any, zarr_format: int, chunks: Any, shards: Any, compressor: Any) -> dict[str, Any]:
-    """create_array arguments that reproduce ``src`` in ``zarr_format`` with the requested changes."""
-    meta = src.metadata
-    vlen = ("vlen-utf8", "vlen-bytes", "vlen-array")
-    attrs = dict(src.attrs)
-    dims = src.dimension_names
-    if zarr_format == 3:
-        dims_attr = attrs.pop("_ARRAY_DIMENSIONS", None)
-        dims = dims or (tuple(dims_attr) if isinstance(dims_attr, list) else None)
-    if src.zarr_format == zarr_format == 3:
-        dtype: Any = meta.data_type
-    elif zarr_format == 3 and src.dtype.kind == "O":
-        ids = [f.get("id") for f in (meta.filters or [])]
-        dtype = "bytes" if "vlen-bytes" in ids else "string"
-    else:
-        dtype = src.dtype
-    if src.zarr_format == 2:
-        filters = _as_numcodecs(f for f in (meta.filters or []) if f.get("id") not in vlen)
-        source_compressors = _as_numcodecs([meta.compressor]) if meta.compressor else []
-    else:
-        filters = [f for f in src.filters if f.get("name") != "transpose"]
-        source_compressors = list(src.compressors)
-    order = "C"
-    if src.zarr_format == 2:
-        order = meta.order
-    elif any(f.get("name") == "transpose" for f in src.filters):
-        order = "F" if src.ndim > 1 else "C"
-    if shards is None and src.shards and zarr_format == 3 and chunks is None:
-        shards = src.shards
-    return {
-        "shape": src.shape, "dtype": dtype,
-        "chunks": src.chunks if chunks is None else chunks,
-        "shards": shards if zarr_format == 3 else None,
-        "fill_value": src.fill_value,
-        "compressors": source_compressors if compressor is None else compressor,
-        "filters": filters or None,
-        "dimension_names": dims, "attributes": attrs, "order": order,
-        "zarr_format": zarr_format,
-    }
-
-
-def copy_blocks(shape: tuple[int, ...], unit: tuple[int, ...], itemsize: int,
-                target: int = _COPY_BLOCK_BYTES) -> list[tuple[slice, ...]]:
-    """Regions covering ``shape``, each a whole number of ``unit`` (the destination's write unit)
-    along every axis and about ``target`` bytes, so that no write needs a read-modify-write."""
-    if not shape:
-        return [()]
-    block = [max(1, min(u, s)) for u, s in zip(unit, shape)]
-    while math.prod(block) * itemsize * 2 <= target:
-        grown = False
-        for d in range(len(shape)):
-            if block[d] < shape[d] and math.prod(block) * itemsize * 2 <= target:
-                block[d] = min(block[d] * 2, -(-shape[d] // unit[d]) * unit[d])
-                grown = True
-        if not grown:
-            break
-    ranges = [range(0, max(s, 1) if s else 0, b) for s, b in zip(shape, block)]
-    return [tuple(slice(o, min(o + b, s)) for o, b, s in zip(origin, block, shape))
-            for origin in itertools.product(*ranges)]
-
-
-def _same_layout(src: Any, dst_url: str, dst_root: Any, rel: str, zarr_format: int, overwrite: bool,
-                 dst_opts: dict[str, Any] | None) -> Any:
-    """The destination array with the source's layout and codecs, translated by :mod:`zarrconv.convert`."""
-    from .convert import _translated
-    from .core.api import clear_node, node_exists
-    from .core.array import Array
-    from .core.nodes import write_node
-    from .errors import ContainsNodeError
-    from .store import make_store
-
-    meta = _translated(src, zarr_format)
-    if dst_root is not None:
-        store, path = dst_root.store, rel
-    else:
-        store, path = make_store(dst_url, mode="a", storage_options=dst_opts), ""
-        if node_exists(store, path):
-            if not overwrite:
-                raise ContainsNodeError(f"a node already exists at '/' in {store.url}; pass overwrite=True")
-            clear_node(store, path)
-    write_node(store, path, meta)
-    return Array(store, path, meta)
-
-
 def convert_store(src_url: str, dst_url: str, *, zarr_format: int = 3, chunks: Any = None, shards: Any = None,
                   compressor: Any = None, overwrite: bool = False, consolidate: bool = True,
                   storage_options: dict[str, Any] | None = None, progress: bool = False) -> int:
-    """Copy the array or hierarchy at ``src_url`` to ``dst_url`` with a new format/chunking/compression.
+    """:func:`zarrconv.convert` with the command's storage options and progress bar.
 
-    Returns the number of blocks copied. Attributes are copied (``_ARRAY_DIMENSIONS`` becomes
-    ``dimension_names`` in v3 and the reverse); chunks equal to the fill value are not written.
+    Returns the number of blocks copied. ``compressor`` is what ``zc.convert`` takes as
+    ``compressors`` (see :func:`parse_compressor_option`).
     """
     import zarrconv as zc
 
     options = storage_options or {}
-    src = zc.open(src_url, mode="r", storage_options=_options_for(src_url, options))
-    dst_opts = _options_for(dst_url, options)
-    if hasattr(src, "members"):
-        sources = {"": src, **src.members(max_depth=None)}
-    else:
-        sources = {"": src}
+    state = {"done": 0, "total": 0}
+    bars: list[_Progress] = []
 
-    plans: list[tuple[Any, Any, list[tuple[slice, ...]]]] = []
-    dst_root = None
-    for rel, node in sorted(sources.items()):
-        if hasattr(node, "members"):
-            if rel == "":
-                dst_root = zc.create_group(dst_url, attributes=dict(node.attrs), zarr_format=zarr_format,
-                                           overwrite=overwrite, storage_options=dst_opts)
-            else:
-                dst_root.create_group(rel, attributes=dict(node.attrs))
-            continue
-        if chunks is None and shards is None and compressor is None:
-            dst = _same_layout(node, dst_url, dst_root, rel, zarr_format, overwrite, dst_opts)
-        else:
-            kwargs = _target_kwargs(node, zarr_format, _fit(chunks, node.shape, "--chunks", node.name),
-                                    _fit(shards, node.shape, "--shards", node.name), compressor)
-            if rel == "":
-                dst = zc.create_array(dst_url, overwrite=overwrite, storage_options=dst_opts, **kwargs)
-            else:
-                dst = dst_root.create_array(rel, **kwargs)
-        unit = dst.shards or dst.chunks
-        itemsize = dst.dtype.itemsize if dst.dtype.kind != "O" else 64
-        plans.append((node, dst, copy_blocks(dst.shape, unit, itemsize)))
+    def report(done: int, total: int) -> None:
+        if not bars:  # the first call, before any block is copied, tells the total
+            bars.append(_Progress(progress, total, "copying", unit="block"))
+        bars[0].update(done - state["done"])
+        state.update(done=done, total=total)
 
-    total = sum(len(b) for _, _, b in plans)
-    with _Progress(progress, total, "copying", unit="block") as bar:
-        for node, dst, blocks in plans:
-            for region in blocks:
-                dst[region] = node[region]
-                bar.update()
-    if dst_root is not None and consolidate:
-        zc.consolidate_metadata(dst_root.store)
-    return total
+    try:
+        zc.convert(src_url, dst_url, zarr_format=zarr_format, chunks=chunks, shards=shards, compressors=compressor,
+                   overwrite=overwrite, consolidated=consolidate, progress=report,
+                   storage_options=_options_for(src_url, options), dst_storage_options=_options_for(dst_url, options))
+    finally:
+        for bar in bars:
+            bar.close()
+    return state["total"]
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -174,9 +175,11 @@ def _v3_to_v2_kwargs(arr: Array, where: str) -> dict[str, Any]:
 
 def _blocks(arr: Array) -> list[tuple[slice, ...]]:
     """Regions of ``arr`` aligned to its stored chunks (or shards), each up to about 64 MiB."""
+    if arr.size == 0:
+        return []
     grid = arr.metadata.chunk_grid
     bounds = [grid.offsets(arr.shape, d) for d in range(arr.ndim)]
-    itemsize = max(arr.dtype.itemsize, 8)
+    itemsize = 64 if arr.dtype.kind == "O" else max(arr.dtype.itemsize, 8)
     steps = [1] * arr.ndim
     for d in reversed(range(arr.ndim)):
         while steps[d] < len(bounds[d]) - 1:
@@ -194,16 +197,53 @@ def _blocks(arr: Array) -> list[tuple[slice, ...]]:
     return [tuple(r) for r in itertools.product(*per_dim)]
 
 
-def _copy_data(src: Array, dst: Array) -> None:
-    if src.size == 0:
-        return
-    for region in _blocks(dst):
-        dst[region] = src[region]
+def _copy_data(pairs: list[tuple[Array, Array]], progress: Callable[[int, int], None] | None) -> None:
+    """Copy each source array into its destination block by block, reporting ``progress(done, total)``."""
+    plans = [(src, dst, _blocks(dst)) for src, dst in pairs]
+    total = sum(len(blocks) for _, _, blocks in plans)
+    if progress is not None:
+        progress(0, total)
+    done = 0
+    for src, dst, blocks in plans:
+        for region in blocks:
+            dst[region] = src[region]
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+
+def _relayout(arr: Array, zarr_format: int, chunks: Any, shards: Any, compressors: Any) -> ArrayMetadata:
+    """``arr`` translated to ``zarr_format`` (data type, fill value, attributes, dimension names,
+    filters, serializer) with new chunks, shards and/or compressors (None keeps the source's)."""
+    for name, value in (("chunks", chunks), ("shards", shards)):
+        if isinstance(value, list | tuple) and len(value) != arr.ndim:
+            raise ValueError(f"{arr.store.describe(arr.path) if arr.path else arr.store.url}: {name} {tuple(value)} "
+                             f"has {len(value)} entries but the array has {arr.ndim} dimensions {arr.shape}")
+    meta = _translated(arr, zarr_format)
+    view = Array(arr.store, arr.path, meta)  # reads the translated codecs; nothing is written
+    if zarr_format == 2:
+        order, filters, serializer = meta.order, list(meta.filters or []), None
+    else:
+        order = "C"  # a transpose codec stays among the filters
+        inner = view._sharding.codecs if view._sharding is not None else meta.codecs
+        filters = list(view.filters)
+        serializer = next(c for c in inner if codec_from_json(c).kind == "array_bytes")
+        if chunks is None and shards is None:
+            shards = view.shards  # a new compressor keeps the sharding
+    if isinstance(shards, list | tuple):
+        shards = tuple(max(n, 1) if s == -1 else s for s, n in zip(shards, arr.shape))
+    return build_array_metadata(
+        shape=meta.shape, dtype=meta.dtype if zarr_format == 2 else meta.data_type,
+        chunks=view.chunks if chunks is None else chunks, shards=shards, fill_value=meta.fill_value,
+        compressors=list(view.compressors) if compressors is None else compressors, filters=filters or None,
+        serializer=serializer, dimension_names=meta.dimension_names, attributes=dict(meta.attributes),
+        order=order, zarr_format=zarr_format)
 
 
 def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str | None = None,
             overwrite: bool = False, consolidated: bool = True, storage_options: dict | None = None,
-            dst_storage_options: dict | None = None) -> Array | Group:
+            dst_storage_options: dict | None = None, chunks: Any = None, shards: Any = None,
+            compressors: Any = None, progress: Callable[[int, int], None] | None = None) -> Array | Group:
     """Copy the array or group hierarchy at ``path`` of ``src`` into ``dst`` as Zarr ``zarr_format``.
 
     Data are re-encoded; metadata are translated: v2 dtypes to v3 data types (``|O`` with
@@ -214,9 +254,25 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     sharded arrays become arrays chunked like their inner chunks; crc32c checksums are
     dropped. A same-format conversion copies the metadata unchanged. The destination group
     gets consolidated metadata unless ``consolidated=False``. Returns the new node.
+
+    Every array can also get a new layout; each option is applied to every array, and None
+    keeps the source's:
+
+    - ``chunks``: a chunk shape, as :func:`create_array` takes it (``-1``: the whole axis).
+    - ``shards``: a shard shape, a multiple of the chunks, or ``"auto"`` (Zarr v3 only).
+      With only ``compressors`` given, a sharded source stays sharded alike.
+    - ``compressors``: the bytes->bytes codecs, as :func:`create_array` takes them
+      (``"zstd"``, a codec document, a numcodecs codec, a list; ``[]`` for none).
+
+    The data type, fill value, attributes, dimension names and filters are still translated.
+    ``progress(done_blocks, total_blocks)`` is called once before copying and after each
+    block, blocks being whole destination chunks (or shards) of up to about 64 MiB.
     """
     if zarr_format not in (2, 3):
         raise ValueError(f"zarr_format {zarr_format!r} must be 2 or 3")
+    if shards is not None and zarr_format != 3:
+        raise ValueError(f"shards={shards!r} needs zarr_format=3: Zarr v2 has no sharding")
+    relayout = chunks is not None or shards is not None or compressors is not None
     src_node = open_node(src, path, mode="r", storage_options=storage_options, consolidated=False)
     nodes: dict[str, Array | Group] = {"": src_node}
     if isinstance(src_node, Group):
@@ -225,6 +281,8 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     for rel, node in nodes.items():  # translate everything before touching the destination
         if isinstance(node, Group):
             plans[rel] = GroupMetadata(zarr_format, dict(node.attrs))
+        elif relayout:
+            plans[rel] = _relayout(node, zarr_format, chunks, shards, compressors)
         else:
             plans[rel] = _translated(node, zarr_format)
     st = make_store(dst, mode="w" if overwrite else "a", storage_options=dst_storage_options)
@@ -237,15 +295,14 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     if isinstance(src_node, Array):
         write_node(st, root, plans[""])
         out = Array(st, root, plans[""])  # type: ignore[arg-type]
-        _copy_data(src_node, out)
+        _copy_data([(src_node, out)], progress)
         return out
     if root:
         _parents(st, root, zarr_format)
     for rel in sorted(plans, key=lambda r: (r.count("/"), r) if r else (-1, r)):
         write_docs(st, join(root, rel), plans[rel])
-    for rel, node in nodes.items():
-        if isinstance(node, Array):
-            _copy_data(node, Array(st, join(root, rel), plans[rel]))  # type: ignore[arg-type]
+    _copy_data([(node, Array(st, join(root, rel), plans[rel]))  # type: ignore[arg-type]
+                for rel, node in nodes.items() if isinstance(node, Array)], progress)
     group_meta = plans[""]
     if consolidated:
         entries = {rel: consolidated_entry(m) for rel, m in plans.items() if rel}
