@@ -128,3 +128,24 @@ def test_v2_blosc_chunks_of_strided_blocks_are_byte_identical_to_zarr_python(tmp
     for i in range(8):
         for j in range(8):
             assert (tmp_path / "zc" / f"{i}.{j}").read_bytes() == (tmp_path / "zp" / f"{i}.{j}").read_bytes()
+
+
+def test_partial_chunks_on_a_high_latency_store_are_one_batched_read_modify_write(tmp_path: Path) -> None:
+    x = np.arange(12 * 12, dtype="i4").reshape(12, 12)
+    rec = RecordingStore(zc.store.LocalStore(tmp_path), prefers_single_batch=True)
+    a = zc.create_array(rec, shape=x.shape, chunks=(4, 4), dtype="i4")
+    a[...] = x
+    rec.clear()
+    a[1:11, 1:11] = -x[1:11, 1:11]  # 1 whole chunk (the middle one) and 8 partial ones
+    x[1:11, 1:11] = -x[1:11, 1:11]
+    partial = sorted(f"c/{i}/{j}" for i in range(3) for j in range(3) if (i, j) != (1, 1))
+    assert rec.batched == [True] and sorted(k for k, _ in rec.read_calls[0]) == partial  # one get_many
+    assert sorted(rec.written) == sorted([*partial, "c/1/1"])
+    np.testing.assert_array_equal(zc.open_array(tmp_path)[...], x)
+    rec.clear()
+    a[0:4, 0] = 0
+    rec.clear()
+    a[0:4, 1:6] = 0  # two partial chunks; c/0/0 becomes all fill: deleted in the batch
+    x[0:4, 0:6] = 0
+    assert rec.batched == [True] and rec.deleted == ["c/0/0"] and rec.written == ["c/0/1"]
+    np.testing.assert_array_equal(zc.open_array(tmp_path)[...], x)

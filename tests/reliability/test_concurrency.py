@@ -24,7 +24,7 @@ import pytest
 
 import zarrconv as zc
 from zarrconv.store import MemoryStore
-from zarrconv.store.wrappers import FailingStore
+from zarrconv.store.wrappers import FailingStore, RecordingStore
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX record locks and fork"),
@@ -115,9 +115,17 @@ def test_processes_writing_single_elements_of_shared_chunks(tmp_path: Path, layo
 # -- threads, one array ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("layout", [{"chunks": (4, 4)}, {"chunks": (2, 2), "shards": (4, 8)}])
-@pytest.mark.parametrize("where", ["local", "memory"])
+@pytest.mark.parametrize("where", ["local", "memory", "local-batched", "fsspec-memory"])
 def test_threads_writing_one_array(tmp_path: Path, layout: dict, where: str) -> None:
-    store = tmp_path if where == "local" else MemoryStore()
+    """The batched kinds take the high-latency path: partial chunks read-modify-written in one
+    batch under ``store.lock_many``."""
+    import fsspec
+
+    from zarrconv.store import FsspecStore, LocalStore
+
+    store = {"local": lambda: tmp_path, "memory": MemoryStore,
+             "local-batched": lambda: RecordingStore(LocalStore(tmp_path), prefers_single_batch=True),
+             "fsspec-memory": lambda: FsspecStore(fsspec.filesystem("memory"), f"/threads-{tmp_path.name}")}[where]()
     arr = zc.create_array(store, "t", shape=(16, 24), dtype="i4", fill_value=-1, **layout)
     barrier = threading.Barrier(8)
 
@@ -135,6 +143,22 @@ def test_threads_writing_one_array(tmp_path: Path, layout: dict, where: str) -> 
         t.join()
     expected = np.repeat(np.arange(16, dtype="i4")[:, None], 24, axis=1)
     np.testing.assert_array_equal(zc.open_array(store, "t")[...], expected)
+
+
+def _batched_row_writer(root: str, rank: int) -> None:
+    from zarrconv.store import LocalStore
+
+    arr = zc.open_array(RecordingStore(LocalStore(root), prefers_single_batch=True), "r", mode="r+")
+    for r in range(rank, 12, NPROC):
+        arr[r, 1:11] = r  # three partial chunks at once: one batched read-modify-write under lock_many
+        arr[r, [0, 11]] = r
+
+
+def test_processes_batched_read_modify_write(tmp_path: Path) -> None:
+    """``LocalStore.lock_many`` holds every chunk of a batch against other processes."""
+    zc.create_array(tmp_path, "r", shape=(12, 12), chunks=(4, 4), dtype="i4", fill_value=-1)
+    _run_processes(_batched_row_writer, [(str(tmp_path), r) for r in range(NPROC)])
+    np.testing.assert_array_equal(zc.open_array(tmp_path, "r")[...], np.repeat(np.arange(12, dtype="i4")[:, None], 12, 1))
 
 
 # -- a user synchronizer ------------------------------------------------------------------------

@@ -357,7 +357,38 @@ def write(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool = False) ->
         if to_delete:
             store.delete_many(to_delete)
 
+    partial = [t for t in plan.tasks if not t.complete] if store.prefers_single_batch else []
+    if len(partial) > 1:  # high latency: one batched read-modify-write instead of two requests a chunk
+        _rmw_batched(arr, partial, value, pointwise)
+        run_batches(work, [t for t in plan.tasks if t.complete], _per_worker(arr))
+        return
     run_batches(work, plan.tasks, _per_worker(arr))
+
+
+def _rmw_batched(arr: Array, tasks: list[ChunkTask], value: np.ndarray, pointwise: bool) -> None:
+    """Read-modify-write of partially covered chunks on a high-latency store: every key locked
+    at once (``store.lock_many``), one ``get_many`` of all of them, merge and encode in parallel,
+    one ``set_many`` (and ``delete_many`` for chunks that became fill)."""
+    store = arr.store
+    keys = [arr._chunk_key(t.coords) for t in tasks]
+    with store.lock_many(keys):
+        olds = store.get_many([(k, None) for k in keys])
+
+        def merge(batch: list) -> list:
+            out = []
+            for t, key, old in batch:
+                pipe = arr._pipeline_for(t.coords)
+                chunk = _merge(arr, pipe, key, old, t, _region(value, t, pointwise), pipe.spec.shape, pointwise)
+                out.append((key, _encode_or_none(arr, pipe, key, chunk)))
+            return out
+
+        encoded = [r for rs in run_batches(merge, list(zip(tasks, keys, olds))) for r in rs]
+        to_set = {k: enc for k, enc in encoded if enc is not None}
+        to_delete = [k for k, enc in encoded if enc is None]
+        if to_set:
+            store.set_many(to_set)
+        if to_delete:
+            store.delete_many(to_delete)
 
 
 def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from ..errors import InvalidPathError, ReadOnlyError
@@ -194,6 +194,18 @@ class Store(ABC):
         Stores shared between processes (local disk) extend this with an OS lock.
         """
         with self._locks[hash(key) % len(self._locks)]:
+            yield
+
+    @contextmanager
+    def lock_many(self, keys: Sequence[str]) -> Iterator[None]:
+        """:meth:`lock` of several keys at once, for a batched read-modify-write.
+
+        The locks are taken in one global order, so two ``lock_many`` never deadlock. A store
+        that overrides :meth:`lock` must override this too.
+        """
+        with ExitStack() as stack:
+            for i in sorted({hash(k) % len(self._locks) for k in keys}):
+                stack.enter_context(self._locks[i])
             yield
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default

@@ -11,8 +11,8 @@ import errno
 import os
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from ..errors import InvalidPathError, StoreError
@@ -263,10 +263,13 @@ class LocalStore(Store):
         lose each other's writes; within this process, a thread lock chosen by the same byte
         (POSIX locks do not exclude threads of one process). See :class:`_LockFile`.
         """
-        import zlib
+        with _lock_file(self._real_root).hold([_lock_offset(key)]):
+            yield
 
-        offset = zlib.crc32(key.encode()) % (1 << 20)
-        with _lock_file(self._real_root).hold(offset):
+    @contextmanager
+    def lock_many(self, keys: Sequence[str]) -> Iterator[None]:
+        """:meth:`lock` of several keys at once (thread locks, then bytes, each in ascending order)."""
+        with _lock_file(self._real_root).hold([_lock_offset(k) for k in keys]):
             yield
 
 
@@ -288,8 +291,13 @@ class _LockFile:
         self.users = 0
 
     @contextmanager
-    def hold(self, offset: int) -> Iterator[None]:
-        with self.stripes[offset % len(self.stripes)]:
+    def hold(self, offsets: list[int]) -> Iterator[None]:
+        """Hold the thread locks and the bytes of ``offsets``, taken in ascending order so that
+        holders of several never deadlock."""
+        offsets = sorted(set(offsets))
+        with ExitStack() as stack:
+            for i in sorted({o % len(self.stripes) for o in offsets}):
+                stack.enter_context(self.stripes[i])
             try:
                 import fcntl
             except ImportError:  # pragma: no cover - not POSIX: threads are still serialised
@@ -301,18 +309,27 @@ class _LockFile:
                     self.fd = os.open(os.path.join(self.root, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
                 self.users += 1
                 fd = self.fd
+            taken: list[int] = []
             try:
-                fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
-                try:
-                    yield
-                finally:
-                    fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+                for offset in offsets:
+                    fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
+                    taken.append(offset)
+                yield
             finally:
+                for offset in taken:
+                    fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
                 with self.mutex:
                     self.users -= 1
                     if self.users == 0:
                         os.close(fd)
                         self.fd = None
+
+
+def _lock_offset(key: str) -> int:
+    """The byte of the lock file that stands for ``key`` (a stable hash: the same in every process)."""
+    import zlib
+
+    return zlib.crc32(key.encode()) % (1 << 20)
 
 
 _lock_files: dict[str, _LockFile] = {}

@@ -102,6 +102,9 @@ class StoreWrapper(Store):
     def lock(self, key: str) -> AbstractContextManager[None]:
         return self.inner.lock(key)
 
+    def lock_many(self, keys: Sequence[str]) -> AbstractContextManager[None]:
+        return self.inner.lock_many(keys)
+
     def close(self) -> None:
         self.inner.close()
 
