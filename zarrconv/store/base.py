@@ -93,14 +93,20 @@ class Store(ABC):
     def _init_locks(self) -> None:
         self._locks = [threading.Lock() for _ in range(64)]
 
+    #: attributes of a subclass that hold thread locks: left out when pickled, new after unpickling
+    _thread_locks: tuple[str, ...] = ()
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state.pop("_locks", None)
+        for name in ("_locks", *self._thread_locks):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._init_locks()
+        for name in self._thread_locks:
+            setattr(self, name, threading.Lock())
 
     # -- identity -----------------------------------------------------------------
     @property

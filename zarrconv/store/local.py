@@ -45,6 +45,7 @@ class LocalStore(Store):
     """Files below ``root``; directories are created on demand."""
 
     writes_parts = True
+    _thread_locks = ("_dir_mutex",)
 
     def __init__(self, root: str | os.PathLike, read_only: bool = False, fsync: bool = False) -> None:
         super().__init__(read_only)
@@ -56,13 +57,8 @@ class LocalStore(Store):
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
-        state.pop("_dir_mutex", None)
         state["_safe_dirs"] = set()
         return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self._dir_mutex = threading.Lock()
 
     @property
     def url(self) -> str:

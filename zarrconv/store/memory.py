@@ -12,19 +12,11 @@ class MemoryStore(Store):
     """Keys held in a dict. Pickling copies the contents (a snapshot), as dask workers need."""
 
     writes_parts = True
+    _thread_locks = ("_mutex",)
 
     def __init__(self, data: dict[str, bytes] | None = None, read_only: bool = False) -> None:
         super().__init__(read_only)
         self._data: dict[str, bytes] = {} if data is None else data
-        self._mutex = threading.Lock()
-
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state.pop("_mutex", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
         self._mutex = threading.Lock()
 
     @property

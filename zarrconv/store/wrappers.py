@@ -335,6 +335,8 @@ class FailingStore(StoreWrapper):
     Reads are always forwarded. ``mutations`` and ``failures`` count what happened.
     """
 
+    _thread_locks = ("_count_lock",)
+
     def __init__(self, inner: Store, *, fail_after: int | None = None, fail_keys: Sequence[str] = (),
                  before_mutation: Any = None) -> None:
         super().__init__(inner)
@@ -343,15 +345,6 @@ class FailingStore(StoreWrapper):
         self.before_mutation = before_mutation
         self.mutations = 0
         self.failures = 0
-        self._count_lock = threading.Lock()
-
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state.pop("_count_lock", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
         self._count_lock = threading.Lock()
 
     def _mutate(self, key: str) -> None:

@@ -161,6 +161,7 @@ class ZipStore(Store):
     """
 
     writes_parts = True
+    _thread_locks = ("_mutex",)
 
     def __init__(self, path: str | os.PathLike, mode: str = "r", *, root: str = "") -> None:
         super().__init__(read_only=mode == "r")
@@ -201,12 +202,7 @@ class ZipStore(Store):
                             "open the archive with mode='r' in the other process")
         state = super().__getstate__()
         state.update(_reader=None, _reader_pid=None, _writer=None)
-        state.pop("_mutex", None)
         return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self._mutex = threading.Lock()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ZipStore) and other.path == self.path and other.root == self.root
