@@ -164,22 +164,22 @@ def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> No
         _read_sharded(arr, plan, out, pointwise)
         return
     store = arr.store
-    chunk_key = arr._chunk_key
-    shared = arr._pipeline if arr._regular else None
+    chunk_key, pipeline_for = arr._chunk_key, arr._pipeline_for
     if len(plan.tasks) == 1:  # one chunk: no batches, closures or pool hand-off
         t = plan.tasks[0]
         key = chunk_key(t.coords)
-        _place(arr, shared or arr._pipeline_for(t.coords), t, key, store.get_many([(key, None)])[0], out, pointwise)
+        _place(arr, pipeline_for(t.coords), t, key, store.get_many([(key, None)])[0], out, pointwise)
         return
-
-    def decode(tasks: list, keys: list, blobs: list) -> None:
-        for t, key, blob in zip(tasks, keys, blobs):
-            _place(arr, shared or arr._pipeline_for(t.coords), t, key, blob, out, pointwise)
 
     if store.prefers_single_batch:  # one request of all keys, then decode in parallel
         keys = [chunk_key(t.coords) for t in plan.tasks]
         blobs = store.get_many([(k, None) for k in keys])
-        run_batches(lambda batch: decode(*zip(*batch)), list(zip(plan.tasks, keys, blobs)))
+
+        def decode(batch: list) -> None:
+            for t, key, blob in batch:
+                _place(arr, pipeline_for(t.coords), t, key, blob, out, pointwise)
+
+        run_batches(decode, list(zip(plan.tasks, keys, blobs)))
         return
 
     get = store.get
@@ -189,7 +189,7 @@ def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> No
         # (reading a whole batch first, then decoding it, measured ~20% slower on 2 cores)
         for t in tasks:
             key = chunk_key(t.coords)
-            _place(arr, shared or arr._pipeline_for(t.coords), t, key, get(key), out, pointwise)
+            _place(arr, pipeline_for(t.coords), t, key, get(key), out, pointwise)
 
     run_batches(fetch_decode, plan.tasks, _per_worker(arr))
 
