@@ -86,7 +86,7 @@ class ZstdCodec(Codec):
             if out is not None:
                 return self._decompress(data, out)
             if limit is not None:
-                size = _zstd_content_size(data)
+                size, _ = _zstd_header(data)
                 if size is not None:
                     if size > limit:
                         raise CorruptChunkError(f"zstd frame declares {size} bytes, more than the {limit} a chunk can hold")
@@ -150,11 +150,6 @@ def _zstd_header(data: Any) -> tuple[int | None, int]:
     return (size + 256 if nbytes == 2 else size), pos + nbytes
 
 
-def _zstd_content_size(data: Any) -> int | None:
-    """The decompressed size a zstd frame header declares, or None when absent."""
-    return _zstd_header(data)[0]
-
-
 def blosc_sizes(data: Any) -> tuple[int, int]:
     """``(nbytes, cbytes)`` a blosc 1 header declares: decoded size and compressed size.
 
@@ -208,7 +203,17 @@ class BloscCodec(Codec):
         return self._codec.encode(_as_bytes_like(data))
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None, out: Any = None) -> Any:
+        return self._decode(data, limit, out, exact=False)
+
+    def decode_exact(self, data: Any, nbytes: int, out: Any = None) -> Any:
+        """Decode data that must hold exactly ``nbytes`` bytes (into ``out`` when given)."""
+        return self._decode(data, nbytes, out, exact=True)
+
+    def _decode(self, data: Any, limit: int | None, out: Any, exact: bool) -> Any:
+        """Check the sizes the header declares (once), then decode."""
         nbytes, cbytes = blosc_sizes(data)
+        if exact and nbytes != limit:
+            raise CorruptChunkError(f"chunk decodes to {nbytes} bytes, expected {limit}")
         if limit is not None and nbytes > limit:
             raise CorruptChunkError(f"blosc data declares {nbytes} bytes, more than the {limit} a chunk can hold")
         if cbytes > len(memoryview(data).cast("B")):
@@ -217,13 +222,6 @@ class BloscCodec(Codec):
             return self._codec.decode(data, out=out)
         except Exception as e:
             raise CorruptChunkError(f"blosc data is corrupt: {e}") from None
-
-    def decode_exact(self, data: Any, nbytes: int, out: Any = None) -> Any:
-        """Decode data that must hold exactly ``nbytes`` bytes (into ``out`` when given)."""
-        size, _ = blosc_sizes(data)
-        if size != nbytes:
-            raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
-        return self.decode(data, None, nbytes, out)
 
 
 @register_codec
