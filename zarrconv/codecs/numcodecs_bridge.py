@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..errors import CorruptChunkError, MetadataError, UnknownCodecError
+from ..format.dtypes import v3_data_type_for
 from .base import ChunkSpec, Codec
 
-#: numcodecs ids that transform arrays (possibly changing dtype) rather than bytes.
+#: numcodecs ids that transform arrays (possibly changing dtype or shape) rather than bytes.
 ARRAY_FILTER_IDS = {"delta", "fixedscaleoffset", "quantize", "bitround", "astype", "packbits", "categorize"}
+#: numcodecs ids that turn an array into bytes (they take the place of the ``bytes`` codec).
+ARRAY_BYTES_IDS = {"pcodec", "zfpy"}
+
+
+def numcodecs_kind(codec_id: str) -> str:
+    """Where a ``numcodecs.<id>`` codec sits in a v3 chain, as zarr-python places it."""
+    if codec_id in ARRAY_FILTER_IDS:
+        return "array_array"
+    if codec_id in ARRAY_BYTES_IDS:
+        return "array_bytes"
+    return "bytes_bytes"
 
 
 def get_numcodec(config: dict, where: str = "") -> Any:
@@ -94,7 +107,13 @@ def bounded_decode(codec: Any, data: Any, limit: int | None) -> Any:
 
 
 class NumcodecsCodec(Codec):
-    """Wraps a numcodecs codec; array filters are ``array_array``, compressors ``bytes_bytes``."""
+    """Wraps a numcodecs codec; its ``kind`` comes from :func:`numcodecs_kind`.
+
+    Array filters may change the chunk's data type (``astype``, ``encode_dtype``) or shape
+    (``packbits``: ``1 + ceil(n / 8)`` bytes); :meth:`resolve` says so, with the fill value
+    mapped through the filter, so the codecs after it (sharding's missing inner chunks) see the
+    encoded fill value. ``pcodec`` and ``zfpy`` serialize the array themselves.
+    """
 
     name = "numcodecs"
     kind = "bytes_bytes"
@@ -103,7 +122,7 @@ class NumcodecsCodec(Codec):
         self.codec_id = codec_id
         self.config = dict(config)
         self.codec = get_numcodec({"id": codec_id, **self.config})
-        self.kind = "array_array" if codec_id in ARRAY_FILTER_IDS else "bytes_bytes"  # type: ignore[misc]
+        self.kind = numcodecs_kind(codec_id)  # type: ignore[misc]
         self.name = f"numcodecs.{codec_id}"  # type: ignore[misc]
 
     @classmethod
@@ -115,22 +134,41 @@ class NumcodecsCodec(Codec):
         conf.pop("id", None)
         return conf
 
+    def _encoded_dtype(self) -> np.dtype | None:
+        if self.codec_id == "astype":
+            return np.dtype(self.config["encode_dtype"])
+        if self.codec_id == "packbits":
+            return np.dtype(np.uint8)
+        if self.codec_id in ("delta", "fixedscaleoffset", "categorize") and self.config.get("astype") is not None:
+            return np.dtype(self.config["astype"])
+        return None
+
     def resolve(self, spec: ChunkSpec) -> ChunkSpec:
         if self.kind != "array_array":
             return spec
-        astype = self.config.get("astype")
-        if astype is None or self.codec_id in ("bitround", "quantize"):
+        dtype = self._encoded_dtype()
+        if dtype is None:
             return spec
-        from dataclasses import replace
-
-        from ..format.dtypes import v3_data_type_for
-
-        return replace(spec, data_type=v3_data_type_for(np.dtype(astype)))
+        if self.codec_id == "packbits":
+            n = 1
+            for s in spec.shape:
+                n *= s
+            return replace(spec, shape=(1 + -(-n // 8),), data_type=v3_data_type_for(dtype), fill_value=np.uint8(0))
+        try:
+            fill = np.asarray(self.codec.encode(np.asarray([spec.fill_value], dtype=spec.dtype))).reshape(-1)[0]
+        except (ValueError, TypeError, OverflowError, KeyError) as e:
+            raise MetadataError(f"{self.name}: the fill value {spec.fill_value!r} cannot be encoded: {e}") from None
+        return replace(spec, data_type=v3_data_type_for(dtype), fill_value=dtype.type(fill))
 
     def encode(self, data: Any, spec: ChunkSpec) -> Any:
         if self.kind == "array_array":
-            out = self.codec.encode(np.ascontiguousarray(data))
-            return np.asarray(out).reshape(data.shape) if np.asarray(out).size == data.size else out
+            out = np.asarray(self.codec.encode(np.ascontiguousarray(data)))
+            target = self._encoded_dtype() or spec.dtype
+            if out.dtype != target and out.dtype.itemsize == target.itemsize:
+                out = out.view(target)  # bitround returns its integer view of the floats
+            return out.reshape(data.shape) if out.size == data.size else out
+        if self.kind == "array_bytes":
+            return self.codec.encode(np.ascontiguousarray(data, dtype=spec.dtype))
         return self.codec.encode(data)
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> Any:
@@ -145,6 +183,19 @@ class NumcodecsCodec(Codec):
             if arr.size != int(np.prod(spec.shape)):
                 raise CorruptChunkError(f"{self.name} decoded {arr.size} elements, expected {spec.shape}")
             return arr.reshape(spec.shape)
+        if self.kind == "array_bytes":
+            return self._as_chunk(out, spec)
         if limit is not None and len(memoryview(out).cast("B")) > limit:
             raise CorruptChunkError(f"{self.name} output exceeds the {limit} bytes a chunk can hold")
         return out
+
+    def _as_chunk(self, out: Any, spec: ChunkSpec) -> np.ndarray:
+        """The decoded output of an array->bytes codec as a chunk of ``spec`` (checked, not trusted)."""
+        arr = out if isinstance(out, np.ndarray) else np.frombuffer(memoryview(out).cast("B"), np.uint8)
+        if arr.dtype != spec.dtype:
+            if arr.dtype.itemsize * arr.size != spec.nbytes:
+                raise CorruptChunkError(f"{self.name} decoded {arr.dtype} data, expected a {spec.shape} {spec.dtype} chunk")
+            arr = np.ascontiguousarray(arr).reshape(-1).view(np.uint8).view(spec.dtype)
+        if arr.size != int(np.prod(spec.shape)):
+            raise CorruptChunkError(f"{self.name} decoded {arr.size} elements, expected {spec.shape}")
+        return arr.reshape(spec.shape)
