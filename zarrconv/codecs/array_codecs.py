@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptChunkError, MetadataError
+from ..format.low_precision import bits_of, canonical_sub_byte, is_low_precision
 from .base import ChunkSpec, Codec, register_codec
 
 
@@ -64,20 +65,30 @@ class BytesCodec(Codec):
         return {} if self.endian is None else {"endian": self.endian}
 
     def stored_dtype(self, dtype: np.dtype) -> np.dtype:
-        """The dtype of the bytes on disk."""
-        if dtype.itemsize == 1 or (dtype.kind == "V" and dtype.names is None) or self.endian is None:
+        """The dtype of the bytes on disk (for ml_dtypes types: a same-size unsigned integer when
+        bytes must be swapped, since those types have no byte-swapped form)."""
+        if dtype.itemsize == 1 or (dtype.kind == "V" and dtype.names is None and not is_low_precision(dtype)) \
+                or self.endian is None:
             return dtype
-        return dtype.newbyteorder("<" if self.endian == "little" else ">")
+        order = "<" if self.endian == "little" else ">"
+        if is_low_precision(dtype):
+            return dtype if order == NATIVE_ORDER else np.dtype(f"{order}u{dtype.itemsize}")
+        return dtype.newbyteorder(order)
 
     def is_native(self, dtype: np.dtype) -> bool:
-        """Whether stored bytes equal the in-memory bytes (no byte swap needed)."""
+        """Whether stored bytes equal the in-memory bytes (no byte swap, no sub-byte masking)."""
+        if is_low_precision(dtype):
+            return bits_of(dtype) >= 8 and self.stored_dtype(dtype) == dtype
         return self.stored_dtype(dtype).isnative or dtype.itemsize == 1
 
     def encode(self, data: np.ndarray, spec: ChunkSpec) -> Any:
         if data.dtype.kind == "O":
             raise MetadataError(f"the bytes codec cannot store variable-length data ({spec.data_type.name})")
         target = self.stored_dtype(spec.dtype)
-        arr = np.ascontiguousarray(data, dtype=target)
+        if target.kind == "u" and is_low_precision(spec.dtype):  # byte-swapped bfloat16
+            arr = np.ascontiguousarray(data, dtype=spec.dtype).view(target.newbyteorder("=")).astype(target)
+        else:
+            arr = np.ascontiguousarray(data, dtype=target)
         return arr.reshape(-1).view(np.uint8)
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> np.ndarray:
@@ -87,10 +98,14 @@ class BytesCodec(Codec):
             raise CorruptChunkError(
                 f"chunk decodes to {buf.size} bytes but a {spec.shape} {spec.data_type.name} chunk has {expected}"
             )
-        arr = buf.view(self.stored_dtype(spec.dtype)).reshape(spec.shape)
+        stored = self.stored_dtype(spec.dtype)
+        arr = buf.view(stored).reshape(spec.shape)
+        if stored.kind == "u" and is_low_precision(spec.dtype):
+            return arr.astype(stored.newbyteorder("=")).view(spec.dtype)
         if not arr.dtype.isnative and arr.dtype.itemsize > 1:
             arr = arr.astype(spec.dtype)
-        return arr
+        return canonical_sub_byte(arr)
 
 
 NATIVE_ENDIAN = sys.byteorder
+NATIVE_ORDER = "<" if sys.byteorder == "little" else ">"

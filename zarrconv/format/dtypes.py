@@ -205,12 +205,12 @@ def v3_data_type_for(dtype: Any) -> DataType:
     native = np_dtype.newbyteorder("=") if np_dtype.byteorder not in "|=" else np_dtype
     if native in _CORE_BY_DTYPE:
         return core_type(_CORE_BY_DTYPE[native])
-    if native.kind == "V" and native.fields is None:
-        return core_type(f"r{native.itemsize * 8}")
     for parser in V3_EXTENSION_TYPES.values():
         matcher = getattr(parser, "matches", None)
         if matcher is not None and matcher(native):
             return parser(native)
+    if native.kind == "V" and native.fields is None:
+        return core_type(f"r{native.itemsize * 8}")
     raise MetadataError(f"numpy dtype {np_dtype} has no Zarr v3 data type known to zarrconv")
 
 
@@ -343,4 +343,4 @@ def _identity(value: Any) -> Any:
     return value
 
 
-from . import extension_types  # noqa: E402,F401  (registers the extension data types)
+from . import extension_types, low_precision  # noqa: E402,F401  (register the extension data types)
