@@ -7,6 +7,8 @@ Subcommands::
     zarrconv validate URL          spec and convention checks (--data decodes every chunk)
     zarrconv convert SRC DST       copy, rechunk, re-shard, re-compress, v2 <-> v3
     zarrconv ome pyramid SRC DST   an OME-Zarr multiscale image from a Zarr array or a TIFF
+    zarrconv ome transform PATH SOURCE TARGET COORDINATES
+                                   points moved between coordinate systems (OME-Zarr 0.6)
     zarrconv geo info URL          CRS, bounds and resolution of every georeferenced node
 
 Exit status: 0 on success, 1 when ``validate`` finds problems, 2 on an error (one readable
@@ -710,6 +712,22 @@ def geo_facts(tree: Any) -> list[dict[str, Any]]:
     return out
 
 
+def cmd_ome_transform(args: argparse.Namespace) -> int:
+    """``zarrconv ome transform PATH SOURCE TARGET COORDINATES`` (the RFC-5 conformance
+    "dingus" contract): prints ``{"coordinates": [...]}``, or ``{"message": ...}`` and exits
+    non-zero when the points cannot be transformed."""
+    from .conventions import ome
+
+    try:
+        points = json.loads(args.coordinates)
+        out = ome.transform_coordinates(args.path, args.source, args.target, points)
+    except (ZarrconvError, ValueError) as e:
+        print(json.dumps({"message": " ".join(str(e).split())}))
+        return EXIT_ERROR
+    print(json.dumps({"coordinates": out.tolist()}))
+    return EXIT_OK
+
+
 def cmd_geo_info(args: argparse.Namespace) -> int:
     """``zarrconv geo info URL``."""
     facts = geo_facts(_open_tree(args.url, args.storage_options))
@@ -802,6 +820,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
     _common(p)
     p.set_defaults(func=cmd_ome_pyramid)
+    p = ome.add_parser("transform", help="move points between coordinate systems of an OME-Zarr 0.6 hierarchy")
+    p.add_argument("path", help="the OME-Zarr hierarchy (its root holds a scene or a multiscale image)")
+    p.add_argument("source", help="name of the coordinate system the points are in")
+    p.add_argument("target", help="name of the coordinate system to express them in")
+    p.add_argument("coordinates", help="the points as a JSON array of arrays, such as '[[1, 2]]'")
+    _common(p)
+    p.set_defaults(func=cmd_ome_transform)
 
     geo = sub.add_parser("geo", help="georeferenced (GeoZarr / CF) data").add_subparsers(
         dest="geo_command", required=True, metavar="COMMAND")

@@ -66,6 +66,14 @@ class ChunkAlignmentError(ZarrconvError, ValueError):
     """Dask chunks or write regions straddle storage chunks in an unsafe way."""
 
 
+class NoTransformPathError(ZarrconvError, LookupError):
+    """No chain of coordinate transformations joins two coordinate systems (or one is unknown)."""
+
+
+class NotInvertibleError(ZarrconvError, ValueError):
+    """A coordinate transformation has no closed-form inverse (a field, a singular matrix)."""
+
+
 __all__ = [
     "ChecksumError",
     "ChunkAlignmentError",
@@ -74,7 +82,9 @@ __all__ = [
     "CorruptChunkError",
     "InvalidPathError",
     "MetadataError",
+    "NoTransformPathError",
     "NodeNotFoundError",
+    "NotInvertibleError",
     "ReadOnlyError",
     "SelectionError",
     "ShapeMismatchError",

@@ -1,4 +1,4 @@
-"""OME-Zarr (OME-NGFF 0.4 and 0.5): image pyramids, labels, HCS plates.
+"""OME-Zarr (OME-NGFF 0.4, 0.5 and 0.6): image pyramids, labels, HCS plates, scenes.
 
 Read::
 
@@ -10,6 +10,10 @@ Write::
     write_image(data, "out.ome.zarr", axes="czyx", scale=[1, 0.5, 0.2, 0.2], units={"x": "um", ...})
     write_labels(seg, "out.ome.zarr", "cells")
     write_plate("plate.ome.zarr", {"A/1": [field0, field1]})
+
+Coordinates (0.6)::
+
+    transform_coordinates("scene.ome.zarr", "physical", "world", [[1.0, 2.0]])
 
 Check: ``validate(store) -> list[str]``. The attributes read and written are listed in
 ``conventions/ome/README.md``; the JSON Schemas live next to it.
@@ -39,6 +43,8 @@ from .reader import (
     open_plate,
     read_metadata,
 )
+from .scene import build_graph, transform_coordinates, transformation_between
+from .transforms import Transformation, TransformGraph, parse_transformation
 from .validate import validate, validate_attrs
 from .writer import label_color, write_image, write_labels, write_plate
 
@@ -51,7 +57,10 @@ __all__ = [
     "OmeMetadata",
     "OmePlate",
     "Plate",
+    "TransformGraph",
+    "Transformation",
     "Well",
+    "build_graph",
     "detect_version",
     "image_coords",
     "image_datasets",
@@ -63,7 +72,10 @@ __all__ = [
     "open_image",
     "open_plate",
     "parse_attrs",
+    "parse_transformation",
     "read_metadata",
+    "transform_coordinates",
+    "transformation_between",
     "validate",
     "validate_attrs",
     "write_image",

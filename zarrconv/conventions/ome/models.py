@@ -19,20 +19,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from zarrconv.errors import MetadataError
 
+from .transforms import (
+    ArraySource,
+    Identity,
+    Scale,
+    Sequence_,
+    SystemRef,
+    Transformation,
+    Translation,
+    parse_transformation,
+)
+
 __all__ = [
     "AXIS_TYPES",
     "READ_VERSIONS",
+    "V06_TAG",
     "WRITE_VERSIONS",
     "Acquisition",
     "Axis",
     "Channel",
+    "CoordinateSystem",
     "Dataset",
     "ImageLabel",
     "LabelColor",
@@ -41,21 +54,38 @@ __all__ = [
     "Omero",
     "Plate",
     "PlateWell",
+    "Scene",
     "Transform",
     "Well",
     "WellImage",
     "Window",
+    "is_v06",
+    "namespaced",
     "parse_attrs",
 ]
 
 #: Versions zarrconv reads.
-READ_VERSIONS: tuple[str, ...] = ("0.1", "0.2", "0.3", "0.4", "0.5")
-#: Versions zarrconv writes.
-WRITE_VERSIONS: tuple[str, ...] = ("0.4", "0.5")
+READ_VERSIONS: tuple[str, ...] = ("0.1", "0.2", "0.3", "0.4", "0.5", "0.6")
+#: Versions zarrconv writes ("0.6" is written as the tag of the 0.6 text, :data:`V06_TAG`).
+WRITE_VERSIONS: tuple[str, ...] = ("0.4", "0.5", "0.6")
+#: The ``ome.version`` written for 0.6: the tag of the specification text zarrconv follows
+#: (its official JSON Schemas accept only this string).
+V06_TAG = "0.6rc0"
 #: Axis types named by the specification (others are custom).
 AXIS_TYPES: tuple[str, ...] = ("time", "channel", "space")
 
 _DEFAULT_AXES_5D = ("t", "c", "z", "y", "x")
+
+
+def is_v06(version: str | None) -> bool:
+    """Whether ``version`` is 0.6 or one of its pre-release tags ("0.6rc0", "0.6.dev4", ...)."""
+    return isinstance(version, str) and version.startswith("0.6")
+
+
+def namespaced(version: str) -> bool:
+    """Whether ``version`` keeps everything under ``attributes["ome"]`` (0.5 and later)
+    instead of a version key on each object (0.4 and earlier)."""
+    return version == "0.5" or is_v06(version)
 
 
 def _err(where: str, msg: str) -> MetadataError:
@@ -160,6 +190,46 @@ def _guess_type(name: str) -> str | None:
     return None
 
 
+@dataclass
+class CoordinateSystem:
+    """A named coordinate system (0.6): ``name`` and its ``axes``."""
+
+    name: str
+    axes: list[Axis]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> CoordinateSystem:
+        """Parse one ``coordinateSystems`` entry."""
+        d = _obj(value, where, "a coordinate system")
+        name = d.get("name")
+        if not isinstance(name, str) or not name:
+            raise _err(where, f"a coordinate system needs a non-empty 'name', got {name!r}")
+        if "axes" not in d:
+            raise _err(where, f"coordinate system {name!r} has no 'axes'")
+        axes = [Axis.parse(a, f"{where}.axes[{i}]") for i, a in enumerate(_list(d["axes"], where, "'axes'"))]
+        return cls(name, axes, _extra(d, ("name", "axes")))
+
+    def to_json(self) -> dict[str, Any]:
+        """The coordinate system as a JSON object."""
+        return {"name": self.name, "axes": [a.to_json() for a in self.axes], **self.extra}
+
+
+def parse_systems(value: Any, where: str) -> list[CoordinateSystem]:
+    """Parse a ``coordinateSystems`` array (names must be unique)."""
+    systems = [CoordinateSystem.parse(c, f"{where}[{i}]") for i, c in enumerate(_list(value, where, "'coordinateSystems'"))]
+    names = [c.name for c in systems]
+    if len(set(names)) != len(names):
+        raise _err(where, f"coordinate system names must be unique, got {names}")
+    return systems
+
+
+def parse_transformations(value: Any, where: str, arrays: ArraySource | None = None) -> list[Transformation]:
+    """Parse a 0.6 ``coordinateTransformations`` array (``arrays`` reads what is stored by path)."""
+    return [parse_transformation(t, f"{where}[{i}]", arrays)
+            for i, t in enumerate(_list(value, where, "'coordinateTransformations'"))]
+
+
 # -------------------------------------------------------------------- transformations
 
 
@@ -234,10 +304,60 @@ class Dataset:
     path: str
     transforms: list[Transform] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: 0.6: the level's transformation as stored (input the array, output the intrinsic
+    #: system); ``transforms`` holds its scale and translation.
+    transformation: Transformation | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The dataset as a JSON object."""
-        return {"path": self.path, "coordinateTransformations": [t.to_json() for t in self.transforms], **self.extra}
+    def to_json(self, version: str = "0.5", intrinsic: str = "intrinsic") -> dict[str, Any]:
+        """The dataset as a JSON object (0.6: one transformation from the array to ``intrinsic``)."""
+        if not is_v06(version):
+            return {"path": self.path, "coordinateTransformations": [t.to_json() for t in self.transforms],
+                    **self.extra}
+        t = self.transformation
+        if t is None:
+            t = _v06_level_transformation(self.transforms, self.path)
+        t = _with_io(t, SystemRef(path=self.path), SystemRef(name=intrinsic))
+        return {"path": self.path, "coordinateTransformations": [t.to_json()], **self.extra}
+
+
+def _with_io(t: Transformation, input: SystemRef, output: SystemRef) -> Transformation:
+    return replace(t, input=input, output=output)
+
+
+def _v06_level_transformation(transforms: Sequence[Transform], where: str) -> Transformation:
+    """The 0.6 form of 0.4/0.5 level transformations: one scale, or a sequence of a scale
+    and a translation (what the 0.6 text allows inside ``datasets``)."""
+    for t in transforms:
+        if t.type != "identity" and t.values is None:
+            raise _err(where, f"a {t.type} stored as binary data at {t.path!r} cannot be expressed in 0.6")
+    ndim = max((len(t.values) for t in transforms if t.values is not None), default=0)
+    if ndim == 0:
+        return Identity()
+    scale, trans = compose(transforms, ndim, where)
+    if not np.any(trans):
+        return Scale(values=scale)
+    return Sequence_(transformations=[Scale(values=scale), Translation(values=trans)])
+
+
+def _v04_level_transforms(t: Transformation, where: str) -> list[Transform]:
+    """The scale/translation list equivalent to a 0.6 dataset transformation."""
+    parts = t.transformations if isinstance(t, Sequence_) else [t]
+    out = []
+    for p in parts:
+        if isinstance(p, (Scale, Translation)) and p.values is not None:
+            out.append(Transform(p.type, [float(v) for v in p.values]))
+        elif not isinstance(p, Identity):
+            raise _err(where, f"a dataset transformation must be a scale, an identity or a sequence of a scale "
+                              f"and a translation, got {p.type!r}")
+    return out
+
+
+def _descriptive(d: Mapping[str, Any]) -> dict[str, Any]:
+    """``name``, ``type`` and ``metadata`` of a multiscales entry (kept as given)."""
+    md = d.get("metadata")
+    return {"name": None if d.get("name") is None else str(d.get("name")),
+            "type": None if d.get("type") is None else str(d.get("type")),
+            "metadata": dict(md) if isinstance(md, Mapping) else None}
 
 
 @dataclass
@@ -253,12 +373,22 @@ class Multiscale:
     version: str | None = None  # 0.4 and earlier only
     extra: dict[str, Any] = field(default_factory=dict)
 
+    #: 0.6: the coordinate systems of the image (``axes`` are those of the intrinsic one)
+    coordinate_systems: list[CoordinateSystem] | None = None
+    #: 0.6: transformations between the intrinsic system and other systems of the image
+    coordinate_transformations: list[Transformation] = field(default_factory=list)
+
     @classmethod
-    def parse(cls, value: Any, where: str, ndim: int | None = None) -> Multiscale:
-        """Parse one ``multiscales`` entry. ``ndim`` (if known) fills in 0.1/0.2 axes."""
+    def parse(cls, value: Any, where: str, ndim: int | None = None, version: str | None = None,
+              arrays: ArraySource | None = None) -> Multiscale:
+        """Parse one ``multiscales`` entry. ``ndim`` (if known) fills in 0.1/0.2 axes;
+        ``version`` selects the 0.6 form (coordinate systems, ``input``/``output``), where
+        ``arrays`` reads transformation parameters stored by path."""
         d = _obj(value, where, "a multiscales entry")
         if "datasets" not in d:
             raise _err(where, "a multiscales entry has no 'datasets'")
+        if is_v06(version):
+            return cls._parse_v06(d, where, arrays)
         datasets = []
         for w, ds in _entries(d, "datasets", where, "a dataset", "path"):
             trs = _parse_transforms(ds.get("coordinateTransformations", []), f"{w}.coordinateTransformations")
@@ -272,35 +402,100 @@ class Multiscale:
             n = 5 if ndim is None else ndim
             axes = [Axis(a, _guess_type(a)) for a in _DEFAULT_AXES_5D[5 - n:]]
         version = d.get("version")
-        md = d.get("metadata")
         return cls(
             axes=axes,
             datasets=datasets,
             transforms=_parse_transforms(d.get("coordinateTransformations", []), f"{where}.coordinateTransformations"),
-            name=None if d.get("name") is None else str(d.get("name")),
-            type=None if d.get("type") is None else str(d.get("type")),
-            metadata=dict(md) if isinstance(md, Mapping) else None,
             version=None if version is None else str(version),
             extra=_extra(d, ("axes", "datasets", "coordinateTransformations", "name", "type", "metadata", "version")),
+            **_descriptive(d),
         )
 
+    @classmethod
+    def _parse_v06(cls, d: Mapping[str, Any], where: str, arrays: ArraySource | None) -> Multiscale:
+        if "coordinateSystems" not in d:
+            raise _err(where, "a 0.6 multiscales entry has no 'coordinateSystems'")
+        systems = parse_systems(d["coordinateSystems"], f"{where}.coordinateSystems")
+        if not systems:
+            raise _err(where, "'coordinateSystems' is empty")
+        datasets, outputs = [], set()
+        for w, ds in _entries(d, "datasets", where, "a dataset", "path"):
+            path = _str(ds["path"], w, "dataset path")
+            cts = parse_transformations(ds.get("coordinateTransformations", []), f"{w}.coordinateTransformations")
+            if len(cts) != 1:
+                raise _err(w, f"a 0.6 dataset needs exactly one coordinate transformation, got {len(cts)}")
+            t = cts[0]
+            if t.output is not None and t.output.name is not None:
+                outputs.add(t.output.name)
+            datasets.append(Dataset(path, _v04_level_transforms(t, f"{w}.coordinateTransformations[0]"),
+                                    _extra(ds, ("path", "coordinateTransformations")), t))
+        if not datasets:
+            raise _err(where, "'datasets' is empty")
+        if len(outputs) > 1:
+            raise _err(where, f"the datasets' transformations lead to different systems {sorted(outputs)}; "
+                              "they must all output the intrinsic coordinate system")
+        names = [c.name for c in systems]
+        intrinsic = outputs.pop() if outputs else names[0]
+        if intrinsic not in names:
+            raise _err(where, f"the datasets' output {intrinsic!r} is not one of the coordinate systems {names}")
+        axes = systems[names.index(intrinsic)].axes
+        return cls(
+            axes=axes, datasets=datasets, coordinate_systems=systems,
+            coordinate_transformations=parse_transformations(d.get("coordinateTransformations", []),
+                                                             f"{where}.coordinateTransformations", arrays),
+            extra=_extra(d, ("coordinateSystems", "datasets", "coordinateTransformations", "name", "type",
+                             "metadata")),
+            **_descriptive(d),
+        )
+
+    @property
+    def intrinsic(self) -> str:
+        """Name of the intrinsic coordinate system (0.6; "intrinsic" when written from 0.4/0.5)."""
+        for ds in self.datasets:
+            t = ds.transformation
+            if t is not None and t.output is not None and t.output.name:
+                return t.output.name
+        return self.coordinate_systems[0].name if self.coordinate_systems else "intrinsic"
+
     def to_json(self, version: str) -> dict[str, Any]:
-        """The entry as a JSON object for ``version`` (0.4 adds its own version key)."""
+        """The entry as a JSON object for ``version`` (0.4 adds its own version key; 0.6
+        has coordinate systems and one transformation per dataset)."""
+        if is_v06(version):
+            return self._to_json_v06()
         d: dict[str, Any] = {}
         if self.name is not None:
             d["name"] = self.name
-        if version != "0.5":
+        if not namespaced(version):
             d["version"] = version
         d["axes"] = [a.to_json() for a in self.axes]
-        d["datasets"] = [ds.to_json() for ds in self.datasets]
+        d["datasets"] = [ds.to_json(version) for ds in self.datasets]
         if self.transforms:
             d["coordinateTransformations"] = [t.to_json() for t in self.transforms]
+        return self._tail(d)
+
+    def _tail(self, d: dict[str, Any]) -> dict[str, Any]:
         if self.type is not None:
             d["type"] = self.type
         if self.metadata is not None:
             d["metadata"] = self.metadata
         d.update(self.extra)
         return d
+
+    def _to_json_v06(self) -> dict[str, Any]:
+        name = self.intrinsic
+        if self.transforms:  # 0.4/0.5 multiscale-wide transforms fold into every level
+            datasets = [Dataset(ds.path, [*ds.transforms, *self.transforms], ds.extra) for ds in self.datasets]
+        else:
+            datasets = self.datasets
+        systems = self.coordinate_systems or [CoordinateSystem(name, self.axes)]
+        d: dict[str, Any] = {}
+        if self.name is not None:
+            d["name"] = self.name
+        d["coordinateSystems"] = [c.to_json() for c in systems]
+        d["datasets"] = [ds.to_json("0.6", name) for ds in datasets]
+        if self.coordinate_transformations:
+            d["coordinateTransformations"] = [t.to_json() for t in self.coordinate_transformations]
+        return self._tail(d)
 
     @property
     def axis_names(self) -> list[str]:
@@ -435,7 +630,7 @@ class Omero:
             d["id"] = self.id
         if self.name is not None:
             d["name"] = self.name
-        if version != "0.5":
+        if not namespaced(version):
             d["version"] = version
         d["channels"] = [c.to_json() for c in self.channels]
         if self.rdefs is not None:
@@ -511,7 +706,7 @@ class ImageLabel:
     def to_json(self, version: str) -> dict[str, Any]:
         """The object as JSON (0.4 carries a version)."""
         d: dict[str, Any] = {}
-        if version != "0.5":
+        if not namespaced(version):
             d["version"] = version
         if self.colors is not None:
             d["colors"] = [c.to_json() for c in self.colors]
@@ -625,7 +820,7 @@ class Plate:
         if self.name is not None:
             d["name"] = self.name
         d["rows"] = [{"name": r} for r in self.rows]
-        if version != "0.5":
+        if not namespaced(version):
             d["version"] = version
         d["wells"] = [w.to_json() for w in self.wells]
         d.update(self.extra)
@@ -673,7 +868,7 @@ class Well:
     def to_json(self, version: str) -> dict[str, Any]:
         """The object as JSON (0.4 carries a version)."""
         d: dict[str, Any] = {"images": [im.to_json() for im in self.images]}
-        if version != "0.5":
+        if not namespaced(version):
             d["version"] = version
         d.update(self.extra)
         return d
@@ -681,7 +876,37 @@ class Well:
 
 # ------------------------------------------------------------------- group attributes
 
-_OME_KEYS = ("multiscales", "omero", "labels", "image-label", "plate", "well", "bioformats2raw.layout", "series")
+_OME_KEYS = ("multiscales", "omero", "labels", "image-label", "plate", "well", "bioformats2raw.layout", "series",
+             "scene")
+
+
+@dataclass
+class Scene:
+    """``scene`` metadata (0.6): coordinate systems of its own and transformations between
+    them and the coordinate systems of the images below it (``input``/``output`` paths)."""
+
+    transformations: list[Transformation]
+    coordinate_systems: list[CoordinateSystem] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, value: Any, where: str, arrays: ArraySource | None = None) -> Scene:
+        """Parse a ``scene`` object (``arrays`` reads what transformations store by path)."""
+        d = _obj(value, where, "'scene'")
+        if "coordinateTransformations" not in d:
+            raise _err(where, "the scene has no 'coordinateTransformations'")
+        return cls(parse_transformations(d["coordinateTransformations"], f"{where}.coordinateTransformations",
+                                         arrays),
+                   parse_systems(d.get("coordinateSystems", []), f"{where}.coordinateSystems"),
+                   _extra(d, ("coordinateTransformations", "coordinateSystems")))
+
+    def to_json(self) -> dict[str, Any]:
+        """The scene as a JSON object."""
+        d: dict[str, Any] = {}
+        if self.coordinate_systems:
+            d["coordinateSystems"] = [c.to_json() for c in self.coordinate_systems]
+        d["coordinateTransformations"] = [t.to_json() for t in self.transformations]
+        return {**d, **self.extra}
 
 
 @dataclass
@@ -690,8 +915,9 @@ class OmeMetadata:
 
     ``version`` is the metadata version ("0.5", "0.4", ...). ``kind`` tells what the group
     is: "image", "label" (a label image, which is also an image), "labels" (the container
-    of label images), "plate", "well", "bioformats2raw" (a container of images) or
-    "series" (the ``OME`` group of such a container).
+    of label images), "plate", "well", "bioformats2raw" (a container of images),
+    "series" (the ``OME`` group of such a container) or "scene" (0.6: images related by
+    coordinate transformations).
     """
 
     version: str
@@ -703,6 +929,7 @@ class OmeMetadata:
     well: Well | None = None
     bioformats2raw_layout: int | None = None
     series: list[str] | None = None
+    scene: Scene | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -722,11 +949,16 @@ class OmeMetadata:
             return "bioformats2raw"
         if self.series is not None:
             return "series"
+        if self.scene is not None:
+            return "scene"
         return "unknown"
 
     def to_attrs(self, version: str | None = None) -> dict[str, Any]:
-        """The group attributes for ``version`` (default: the parsed version; 0.4 or 0.5)."""
+        """The group attributes for ``version`` (default: the parsed version; 0.4, 0.5 or
+        0.6, written as :data:`V06_TAG`)."""
         version = version or self.version
+        if is_v06(version):
+            version = "0.6"
         if version not in WRITE_VERSIONS:
             raise MetadataError(f"cannot write OME-Zarr version {version!r}; choose one of {WRITE_VERSIONS}")
         d: dict[str, Any] = {}
@@ -746,8 +978,12 @@ class OmeMetadata:
             d["well"] = self.well.to_json(version)
         if self.series is not None:
             d["series"] = list(self.series)
-        if version == "0.5":
-            return {"ome": {"version": "0.5", **d, **self.extra}}
+        if self.scene is not None:
+            if version != "0.6":
+                raise MetadataError(f"a scene cannot be written as OME-Zarr {version}; it needs 0.6")
+            d["scene"] = self.scene.to_json()
+        if namespaced(version):
+            return {"ome": {"version": V06_TAG if version == "0.6" else "0.5", **d, **self.extra}}
         return {**d, **self.extra}
 
 
@@ -773,12 +1009,14 @@ def detect_version(attrs: Mapping[str, Any]) -> str | None:
 
 
 def parse_attrs(
-    attrs: Mapping[str, Any], where: str = "", *, ndim: int | None = None
+    attrs: Mapping[str, Any], where: str = "", *, ndim: int | None = None, arrays: ArraySource | None = None
 ) -> OmeMetadata | None:
     """Parse the attributes of a group into :class:`OmeMetadata` (None if not OME).
 
     ``where`` names the store and node in error messages; ``ndim`` is the dimensionality
-    of the first level, used only for 0.1/0.2 images that have no ``axes``.
+    of the first level, used only for 0.1/0.2 images that have no ``axes``; ``arrays``
+    reads the parameters and fields 0.6 transformations store in Zarr arrays (without it,
+    such transformations parse but cannot be applied).
     """
     version = detect_version(attrs)
     if version is None:
@@ -800,7 +1038,7 @@ def parse_attrs(
         ms = _list(ns["multiscales"], w("multiscales"), "'multiscales'")
         if not ms:
             raise _err(w("multiscales"), "'multiscales' is empty")
-        md.multiscales = [Multiscale.parse(m, f"{w('multiscales')}[{i}]", ndim) for i, m in enumerate(ms)]
+        md.multiscales = [Multiscale.parse(m, f"{w('multiscales')}[{i}]", ndim, version, arrays) for i, m in enumerate(ms)]
     if "omero" in ns:
         md.omero = Omero.parse(ns["omero"], w("omero"))
     if "labels" in ns:
@@ -816,6 +1054,8 @@ def parse_attrs(
         if isinstance(layout, bool) or not isinstance(layout, (int, float)) or not math.isfinite(layout):
             raise _err(w("bioformats2raw.layout"), f"must be a number, got {layout!r}")
         md.bioformats2raw_layout = int(layout)
+    if "scene" in ns:
+        md.scene = Scene.parse(ns["scene"], w("scene"), arrays)
     if "series" in ns:
         md.series = [_str(x, w("series"), "a series path") for x in _list(ns["series"], w("series"), "'series'")]
     return md
