@@ -7,6 +7,7 @@ Subcommands::
     zarrconv validate URL          spec and convention checks (--data decodes every chunk)
     zarrconv convert SRC DST       copy, rechunk, re-shard, re-compress, v2 <-> v3
     zarrconv ome pyramid SRC DST   an OME-Zarr multiscale image from a Zarr array or a TIFF
+    zarrconv ome upgrade PATH --to V   OME-Zarr metadata 0.4 -> 0.5 -> 0.6 in place (no chunk touched)
     zarrconv ome transform PATH SOURCE TARGET COORDINATES
                                    points moved between coordinate systems (OME-Zarr 0.6)
     zarrconv geo info URL          CRS, bounds and resolution of every georeferenced node
@@ -728,6 +729,18 @@ def cmd_ome_transform(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ome_upgrade(args: argparse.Namespace) -> int:
+    """``zarrconv ome upgrade PATH --to 0.5|0.6``."""
+    from .conventions.ome.upgrade import upgrade
+
+    done = upgrade(args.path, args.to, storage_options=args.storage_options)
+    if not done:
+        print(f"{args.path}: already OME-Zarr {args.to}; nothing to do")
+    for rel in done:
+        print(f"upgraded {args.path.rstrip('/')}/{rel}".rstrip("/") + f" to OME-Zarr {args.to}")
+    return EXIT_OK
+
+
 def cmd_geo_info(args: argparse.Namespace) -> int:
     """``zarrconv geo info URL``."""
     facts = geo_facts(_open_tree(args.url, args.storage_options))
@@ -827,6 +840,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("coordinates", help="the points as a JSON array of arrays, such as '[[1, 2]]'")
     _common(p)
     p.set_defaults(func=cmd_ome_transform)
+    p = ome.add_parser("upgrade", help="rewrite OME-Zarr 0.4/0.5 metadata as 0.5/0.6 in place (chunks untouched)")
+    p.add_argument("path", help="the OME-Zarr hierarchy (image, plate, bioformats2raw container)")
+    p.add_argument("--to", default="0.6", choices=("0.5", "0.6"), help="target version (default 0.6)")
+    _common(p)
+    p.set_defaults(func=cmd_ome_upgrade)
 
     geo = sub.add_parser("geo", help="georeferenced (GeoZarr / CF) data").add_subparsers(
         dest="geo_command", required=True, metavar="COMMAND")

@@ -17,7 +17,8 @@ import zarrconv as zc
 from zarrconv.errors import MetadataError, NodeNotFoundError
 
 from ._lazy import lazy_variable
-from .models import Multiscale, OmeMetadata, Omero, Plate, Well, parse_attrs
+from .models import Multiscale, OmeMetadata, Omero, Plate, Well, is_v06, parse_attrs
+from .scene import system_coords
 
 __all__ = [
     "OmePlate",
@@ -141,13 +142,15 @@ def image_datasets(
     multiscale: int | str = 0,
     chunks: Any = None,
     metadata: OmeMetadata | None = None,
+    coordinate_system: str | None = None,
 ) -> dict[str, xr.Dataset]:
     """One lazy ``xr.Dataset`` per resolution level of the image in ``group``, keyed by
     dataset path (largest first).
 
     Each Dataset holds the level as the data variable ``"image"`` with the axis names as
     dimensions and the coordinates of :func:`image_coords`. ``chunks`` as in
-    :func:`open_image`. This is the building block for the xarray backend.
+    :func:`open_image`. ``coordinate_system`` (0.6) names the system the coordinates are
+    in (default: the intrinsic one). This is the building block for the xarray backend.
     """
     where = _attrs_doc(group)
     md = metadata if metadata is not None else read_metadata(group)
@@ -173,8 +176,13 @@ def image_datasets(
         _, ms = _select_multiscale(md, multiscale, where)
     dims = ms.axis_names
     out: dict[str, xr.Dataset] = {}
+    if coordinate_system is not None and not is_v06(md.version):
+        raise MetadataError(f"{where}: coordinate_system= needs an OME-Zarr 0.6 image (this one is {md.version})")
     for level, (ds, arr) in enumerate(zip(ms.datasets, arrays)):
         coords = image_coords(ms, level, tuple(arr.shape), md.omero, shapes=shapes, where=where)
+        if coordinate_system is not None and coordinate_system != ms.intrinsic:
+            labels = {ax.name: coords[ax.name] for ax in ms.axes if ax.type == "channel" and ax.name in coords}
+            coords = {**system_coords(group, ms, level, tuple(arr.shape), coordinate_system, dims), **labels}
         attrs = {k: v for k, v in arr.attrs.items() if k != "_ARRAY_DIMENSIONS"}
         var = lazy_variable(arr, dims, attrs, chunks)
         out[ds.path] = xr.Dataset({IMAGE_VARIABLE: var}, coords=coords)
@@ -197,10 +205,12 @@ def image_datatree(
     multiscale: int | str = 0,
     chunks: Any = None,
     labels: bool = True,
+    coordinate_system: str | None = None,
 ) -> xr.DataTree:
     """The image in ``group`` as a DataTree (see :func:`open_image`)."""
     md = read_metadata(group)
-    levels = image_datasets(group, multiscale=multiscale, chunks=chunks, metadata=md)
+    levels = image_datasets(group, multiscale=multiscale, chunks=chunks, metadata=md,
+                            coordinate_system=coordinate_system)
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs=group.attrs.asdict())}
     for path, ds in levels.items():
         nodes[path] = ds
@@ -288,8 +298,9 @@ def open_image(
     chunks: Any = None,
     labels: bool = True,
     storage_options: dict | None = None,
+    coordinate_system: str | None = None,
 ) -> xr.DataTree:
-    """Open an OME-Zarr image (0.1 to 0.5) as an ``xr.DataTree``.
+    """Open an OME-Zarr image (0.1 to 0.6) as an ``xr.DataTree``.
 
     The tree has one child per resolution level, named by its dataset path, each a
     Dataset holding the level as the lazy data variable ``"image"`` with the axis names as
@@ -313,6 +324,10 @@ def open_image(
     chunks
         None (lazy, read on access), ``"auto"``/``{}`` (dask, storage chunks) or a dict of
         dask chunks per dimension.
+    coordinate_system
+        0.6 only: the coordinate system the coordinates are expressed in (default: the
+        multiscale's intrinsic one). Another system of the image is reached through its
+        ``coordinateTransformations`` (see :func:`~zarrconv.conventions.ome.scene.system_coords`).
     """
     group = _as_group(store, path, storage_options)
     md = read_metadata(group)
@@ -328,7 +343,8 @@ def open_image(
     elif series is not None:
         raise MetadataError(f"{_attrs_doc(group)}: series= applies only to a bioformats2raw container "
                             f"(this group's kind: {None if md is None else md.kind})")
-    return image_datatree(group, multiscale=multiscale, chunks=chunks, labels=labels)
+    return image_datatree(group, multiscale=multiscale, chunks=chunks, labels=labels,
+                          coordinate_system=coordinate_system)
 
 
 @dataclass

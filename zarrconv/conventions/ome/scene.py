@@ -13,11 +13,12 @@ through zarrconv's core (:class:`GroupArrays`).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 import zarrconv as zc
 from zarrconv.errors import MetadataError, NodeNotFoundError, NoTransformPathError
@@ -25,7 +26,7 @@ from zarrconv.errors import MetadataError, NodeNotFoundError, NoTransformPathErr
 from .models import Multiscale, OmeMetadata, Scene, compose, parse_attrs
 from .transforms import SystemKey, SystemRef, Transformation, TransformGraph, VectorField, as_points
 
-__all__ = ["GroupArrays", "build_graph", "transform_coordinates", "transformation_between"]
+__all__ = ["GroupArrays", "build_graph", "system_coords", "transform_coordinates", "transformation_between"]
 
 
 def _join(*parts: str | None) -> str:
@@ -193,3 +194,51 @@ def transformation_between(scene_or_path: Any, source: Any, target: Any) -> Tran
     """The (composed) transformation from ``source`` to ``target`` (see :func:`transform_coordinates`)."""
     graph = build_graph(scene_or_path)
     return graph.transformation(_system(graph, source), _system(graph, target))
+
+
+# ----------------------------------------------------------------- image coordinates
+
+
+def _affine_of(f: Callable[[np.ndarray], np.ndarray], ndim: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, b)`` with ``f(x) == A @ x + b``, or MetadataError when ``f`` is not affine."""
+    b = f(np.zeros((1, ndim)))[0]
+    a = (f(np.eye(ndim)) - b).T
+    probe = np.array([[1.5 + 2 * i for i in range(ndim)], [-3.0 + i for i in range(ndim)]])
+    if not np.allclose(f(probe), probe @ a.T + b, rtol=1e-9, atol=1e-9):
+        raise MetadataError(f"{where}: the transformation to this coordinate system is not affine; "
+                            "use transform_coordinates for points")
+    return a, b
+
+
+def system_coords(group: zc.Group, ms: Multiscale, level: int, shape: tuple[int, ...], system: str,
+                  dims: list[str]) -> dict[str, xr.Variable]:
+    """Coordinates of one level of the 0.6 image in ``group`` expressed in its coordinate
+    system ``system`` (reached from the intrinsic one through the image's transformations).
+
+    An output axis that depends on one array dimension is a 1-D coordinate along it (a
+    dimension coordinate when it has the dimension's name); one that mixes dimensions (a
+    rotation, an affine) is an N-D coordinate over them. An output axis whose name is the
+    name of another dimension is suffixed with ``_<system>``. Non-affine transformations
+    (fields) are refused.
+    """
+    where = f"{group.store.url}/{group.path}".rstrip("/")
+    graph = build_graph(group)
+    target = graph.find(system)
+    to_system = graph.transformation(("", ms.intrinsic), target)
+    scale, trans = ms.level_transform(level)
+    a, b = _affine_of(lambda idx: to_system.apply(idx * scale + trans), len(shape), where)
+    axes = next((c.axes for c in ms.coordinate_systems or [] if c.name == target[1]), None)
+    names = [ax.name for ax in axes] if axes and target[0] == "" else [f"{target[1]}_{j}" for j in range(len(a))]
+    coords: dict[str, xr.Variable] = {}
+    for j, name in enumerate(names):
+        if axes and axes[j].type == "channel":
+            continue  # channels are labelled, not measured: the reader keeps the image's labels
+        deps = [i for i in range(len(shape)) if a[j, i] != 0]
+        if name in dims and deps != [dims.index(name)]:
+            name = f"{name}_{system}"
+        grids = np.meshgrid(*[np.arange(shape[i], dtype=np.float64) for i in deps], indexing="ij", sparse=True)
+        values = b[j] + sum((a[j, i] * g for i, g in zip(deps, grids)), np.zeros(()))
+        attrs = {"units": axes[j].unit} if axes and axes[j].unit else {}
+        coords[name] = xr.Variable(tuple(dims[i] for i in deps), np.broadcast_to(values, [shape[i] for i in deps]).copy(),
+                                   attrs)
+    return coords

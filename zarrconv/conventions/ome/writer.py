@@ -32,6 +32,7 @@ from .models import (
     Acquisition,
     Axis,
     Channel,
+    CoordinateSystem,
     Dataset,
     ImageLabel,
     LabelColor,
@@ -45,6 +46,8 @@ from .models import (
     WellImage,
     Window,
     _guess_type,
+    is_v06,
+    namespaced,
     parse_attrs,
 )
 
@@ -398,7 +401,7 @@ def _omero(axes: list[Axis], smallest_level: Any, channels: Any, dtype: np.dtype
     rdefs = {"defaultT": 0, "model": "color" if n > 1 else "greyscale"}
     if z is not None:
         rdefs["defaultZ"] = int(smallest_level.shape[z] // 2)
-    return Omero(channels=out, rdefs=rdefs, version=None if version == "0.5" else version)
+    return Omero(channels=out, rdefs=rdefs, version=None if namespaced(version) else version)
 
 
 def write_image(
@@ -417,6 +420,7 @@ def write_image(
     shards: Any = None,
     version: str = "0.5",
     name: str | None = None,
+    coordinate_system: str = "intrinsic",
     channels: Sequence[Any] | None = None,
     compressors: Any = "auto",
     fill_value: Any = 0,
@@ -458,7 +462,9 @@ def write_image(
         axes; smaller levels are clipped to their shape. Default: one plane of
         ``1 x ... x s x s`` with about 4 MiB per chunk, or the space chunks of dask input.
     version
-        "0.5" (Zarr v3, default) or "0.4" (Zarr v2).
+        "0.5" (Zarr v3, default), "0.4" (Zarr v2) or "0.6" (Zarr v3; written as
+        :data:`~zarrconv.conventions.ome.models.V06_TAG`, with a coordinate system named
+        ``coordinate_system`` and one transformation per level from the array to it).
     name
         The multiscale's name (default "image").
     channels
@@ -479,7 +485,7 @@ def write_image(
         raise MetadataError(f"cannot write OME-Zarr version {version!r}; choose one of {WRITE_VERSIONS}")
     if method not in METHODS:
         raise MetadataError(f"unknown downsampling method {method!r}; choose one of {METHODS}")
-    zarr_format = 3 if version == "0.5" else 2
+    zarr_format = 3 if namespaced(version) else 2
     if shards is not None and zarr_format == 2:
         raise MetadataError("shards need OME-Zarr 0.5 (Zarr v3); OME-Zarr 0.4 is Zarr v2")
 
@@ -544,6 +550,7 @@ def write_image(
         datasets.append(Dataset(p, trs))
     ms = Multiscale(
         axes=ax, datasets=datasets, name=name or "image", type=method,
+        coordinate_systems=[CoordinateSystem(coordinate_system, ax)] if version == "0.6" else None,
         metadata={
             "description": "downsampled level by level from the previous one; pixel i of a level covers the "
                            "block [i*f, (i+1)*f) of the previous level",
@@ -562,7 +569,7 @@ def _set_ome_attrs(group: zc.Group, md: OmeMetadata, version: str) -> None:
     """Write the OME attributes, keeping the group's other attributes (and, in 0.5, other
     keys of an existing ``ome`` object)."""
     new = md.to_attrs(version)
-    if version == "0.5":
+    if namespaced(version):
         old = group.attrs.get("ome")
         if isinstance(old, Mapping):
             new = {"ome": {**old, **new["ome"]}}
@@ -648,9 +655,9 @@ def write_labels(
     md = parse_attrs(image.attrs.asdict(), where)
     if md is None or md.multiscales is None:
         raise MetadataError(f"{where}: labels can only be added to an OME-Zarr image (no 'multiscales' found)")
-    if md.version not in WRITE_VERSIONS:
-        raise MetadataError(f"{where}: cannot add labels to an OME-Zarr {md.version} image; only 0.4 and 0.5")
-    version = md.version
+    version = "0.6" if is_v06(md.version) else md.version
+    if version not in WRITE_VERSIONS:
+        raise MetadataError(f"{where}: cannot add labels to an OME-Zarr {md.version} image; only 0.4, 0.5 and 0.6")
     ms = md.multiscales[0]
     img_shapes = [tuple(image[d.path].shape) for d in ms.datasets]
 
@@ -833,7 +840,7 @@ def write_plate(
                 acqs.append(Acquisition(int(a)))
     acq_ids = {a.id for a in acqs or []}
 
-    zarr_format = 3 if version == "0.5" else 2
+    zarr_format = 3 if namespaced(version) else 2
     if isinstance(store, zc.Group):
         plate_group = store.create_group(path, overwrite=overwrite) if path else store
     else:
