@@ -47,8 +47,8 @@ def make_store(
     Accepts:
 
     * a :class:`Store` (made read-only for ``mode='r'``);
-    * a local path (``str``, ``pathlib.Path``, ``file://...``); a path ending in ``.zip`` that is
-      not a directory is a :class:`~zarrconv.store.zip.ZipStore`;
+    * a local path (``str``, ``pathlib.Path``, ``file://...``); a path ending in ``.zip`` (or
+      ``.ozx``, a zipped OME-Zarr) that is not a directory is a :class:`~zarrconv.store.zip.ZipStore`;
     * any fsspec URL with ``storage_options`` for its filesystem: ``s3://bucket/data.zarr``,
       ``gs://``, ``az://``, ``https://host/data.zarr`` (read-only), ``memory://name``,
       ``zip://<dir>::<archive URL>``, a remote ``....zip`` URL (read-only),
@@ -82,10 +82,10 @@ def make_store(
             local = _local_path(s)
             if storage_options:
                 raise TypeError(f"storage_options are only for remote URLs, not the local path {s!r}")
-            if local.rstrip("/").endswith(".zip") and not os.path.isdir(local):
+            if local.rstrip("/").endswith((".zip", ".ozx")) and not os.path.isdir(local):
                 return ZipStore(local.rstrip("/"), mode=mode)
             return LocalStore(local, read_only=read_only)
-        if s.rstrip("/").endswith(".zip") and "::" not in s:
+        if s.rstrip("/").endswith((".zip", ".ozx")) and "::" not in s:
             protocol = s.split("://", 1)[0]
             options = {protocol: storage_options} if storage_options else None
             return from_url(f"zip://::{s.rstrip('/')}", mode="r", storage_options=options)

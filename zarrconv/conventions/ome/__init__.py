@@ -30,6 +30,7 @@ from .models import (
     detect_version,
     parse_attrs,
 )
+from .ozx import ozx_comment, write_ozx
 from .reader import (
     IMAGE_VARIABLE,
     OmePlate,
@@ -71,6 +72,7 @@ __all__ = [
     "ome_kind",
     "open_image",
     "open_plate",
+    "ozx_comment",
     "parse_attrs",
     "parse_transformation",
     "read_metadata",
@@ -80,5 +82,6 @@ __all__ = [
     "validate_attrs",
     "write_image",
     "write_labels",
+    "write_ozx",
     "write_plate",
 ]

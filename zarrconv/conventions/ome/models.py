@@ -38,6 +38,7 @@ from .transforms import (
 )
 
 __all__ = [
+    "ANATOMICAL_ORIENTATIONS",
     "AXIS_TYPES",
     "READ_VERSIONS",
     "V06_TAG",
@@ -151,14 +152,27 @@ def _num(v: float) -> int | float:
 # ------------------------------------------------------------------------------ axes
 
 
+#: RFC-4 anatomical orientations: the direction from the lowest to the highest coordinate.
+ANATOMICAL_ORIENTATIONS: tuple[str, ...] = (
+    "left-to-right", "right-to-left", "anterior-to-posterior", "posterior-to-anterior",
+    "inferior-to-superior", "superior-to-inferior", "dorsal-to-ventral", "ventral-to-dorsal",
+    "dorsal-to-palmar", "palmar-to-dorsal", "dorsal-to-plantar", "plantar-to-dorsal",
+    "rostral-to-caudal", "caudal-to-rostral", "cranial-to-caudal", "caudal-to-cranial",
+    "proximal-to-distal", "distal-to-proximal", "superficial-to-deep", "deep-to-superficial",
+    "apical-to-basal", "basal-to-apical", "apex-to-base", "base-to-apex",
+)
+
+
 @dataclass
 class Axis:
-    """One dimension: ``name``, ``type`` (space/time/channel/custom/None), ``unit``."""
+    """One dimension: ``name``, ``type`` (space/time/channel/custom/None), ``unit`` and the
+    RFC-4 anatomical ``orientation`` of a space axis (one of :data:`ANATOMICAL_ORIENTATIONS`)."""
 
     name: str
     type: str | None = None
     unit: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    orientation: str | None = None
 
     @classmethod
     def parse(cls, value: Any, where: str) -> Axis:
@@ -171,12 +185,33 @@ class Axis:
         name = _str(d["name"], where, "axis name")
         typ = d.get("type")
         unit = d.get("unit")
+        orientation = _orientation(d.get("orientation"), typ, f"{where}.orientation")
+        known = ("name", "type", "unit") if orientation is None else ("name", "type", "unit", "orientation")
         return cls(name, typ if typ is None else str(typ), unit if unit is None else str(unit),
-                   _extra(d, ("name", "type", "unit")))
+                   _extra(d, known), orientation)
 
     def to_json(self) -> dict[str, Any]:
         """The axis as a JSON object."""
-        return {**_drop_none({"name": self.name, "type": self.type, "unit": self.unit}), **self.extra}
+        d = _drop_none({"name": self.name, "type": self.type, "unit": self.unit})
+        if self.orientation is not None:
+            d["orientation"] = {"type": "anatomical", "value": self.orientation}
+        return {**d, **self.extra}
+
+
+def _orientation(value: Any, axis_type: Any, where: str) -> str | None:
+    """The anatomical orientation value of an RFC-4 ``orientation`` object (None when absent
+    or of another, unknown type: such objects stay in ``extra``)."""
+    if value is None:
+        return None
+    d = _obj(value, where, "an orientation")
+    if d.get("type") != "anatomical":
+        return None
+    if axis_type != "space":
+        raise _err(where, f"an anatomical orientation is only for space axes, not type {axis_type!r}")
+    v = d.get("value")
+    if v not in ANATOMICAL_ORIENTATIONS:
+        raise _err(where, f"unknown anatomical orientation {v!r}; one of {', '.join(ANATOMICAL_ORIENTATIONS)}")
+    return str(v)
 
 
 def _guess_type(name: str) -> str | None:

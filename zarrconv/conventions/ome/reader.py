@@ -126,6 +126,8 @@ def image_coords(
         attrs: dict[str, Any] = {}
         if ax.unit is not None:
             attrs["units"] = ax.unit
+        if ax.orientation is not None:
+            attrs["orientation"] = ax.orientation
         if ax.type == "channel":
             labels = omero.labels if omero is not None else []
             if len(labels) == shape[i] and all(isinstance(x, str) for x in labels) and len(set(labels)) == len(labels):

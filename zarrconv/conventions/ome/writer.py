@@ -141,9 +141,35 @@ def _resolve_axes(axes: Any, names_hint: list[str] | None, ndim: int, units: Any
             unit = normalize_unit(unit, typ)
         except ValueError as e:
             raise MetadataError(f"axis {n!r}: {e}") from None
-        out.append(Axis(n, typ, unit, dict(g.extra) if g is not None else {}))
+        out.append(Axis(n, typ, unit, dict(g.extra) if g is not None else {}, g.orientation if g is not None else None))
     _check_axes(out)
     return out
+
+
+#: RFC-4's two named conventions, as orientations of the axes x, y and z.
+_ORIENTATION_SYSTEMS = {
+    "LPS": {"x": "right-to-left", "y": "anterior-to-posterior", "z": "inferior-to-superior"},
+    "RAS": {"x": "left-to-right", "y": "posterior-to-anterior", "z": "inferior-to-superior"},
+}
+
+
+def _orient(axes: list[Axis], orientation: str | Mapping[str, str] | None) -> None:
+    """Set the RFC-4 anatomical orientation of the named space axes (checked as when read)."""
+    if orientation is None or orientation == {}:
+        return
+    if isinstance(orientation, str):
+        if orientation.upper() not in _ORIENTATION_SYSTEMS:
+            raise MetadataError(f"orientation {orientation!r}: give 'LPS', 'RAS' or {{axis: value}}")
+        orientation = {k: v for k, v in _ORIENTATION_SYSTEMS[orientation.upper()].items()
+                       if k in {a.name for a in axes}}
+    by_name = {a.name: a for a in axes}
+    for name, value in orientation.items():
+        if name not in by_name:
+            raise MetadataError(f"orientation for {name!r}, which is not one of the axes {list(by_name)}")
+        ax = by_name[name]
+        check = Axis.parse({"name": name, "type": ax.type, "orientation": {"type": "anatomical", "value": value}},
+                           f"orientation of axis {name!r}")
+        ax.orientation = check.orientation
 
 
 def _check_axes(axes: list[Axis]) -> None:
@@ -421,6 +447,7 @@ def write_image(
     version: str = "0.5",
     name: str | None = None,
     coordinate_system: str = "intrinsic",
+    orientation: str | Mapping[str, str] | None = None,
     channels: Sequence[Any] | None = None,
     compressors: Any = "auto",
     fill_value: Any = 0,
@@ -467,6 +494,13 @@ def write_image(
         ``coordinate_system`` and one transformation per level from the array to it).
     name
         The multiscale's name (default "image").
+    coordinate_system
+        0.6: the name of the image's intrinsic coordinate system (default "intrinsic").
+    orientation
+        RFC-4 anatomical orientation of the space axes: "LPS" or "RAS" (for axes named
+        x, y, z) or ``{axis name: value}`` with values such as "left-to-right" (see
+        :data:`~zarrconv.conventions.ome.models.ANATOMICAL_ORIENTATIONS`). A DataArray's
+        coordinates carry theirs in the ``orientation`` attribute, as ``open_image`` gives them.
     channels
         One label (str) or omero channel dict per channel; written as ``omero`` metadata
         (also written, with generated labels, whenever there is a channel axis).
@@ -494,7 +528,10 @@ def write_image(
     coord_trans: dict[str, float] = {}
     coord_units: dict[str, str] = {}
     coord_labels: list[str] | None = None
+    coord_orient: dict[str, str] = {}
     if _is_dataarray(data):
+        coord_orient = {str(k): str(c.attrs["orientation"]) for k, c in data.coords.items()
+                        if "orientation" in c.attrs}
         dims_hint = [str(d) for d in data.dims]
         coord_scale, coord_trans, coord_units, coord_labels = _coords_geometry(data)
         if name is None and data.name is not None:
@@ -504,6 +541,7 @@ def write_image(
         data = np.asarray(data)
     shape = tuple(int(n) for n in data.shape)
     ax = _resolve_axes(axes, dims_hint, len(shape), units, coord_units)
+    _orient(ax, orientation if orientation is not None else coord_orient)
     names = [a.name for a in ax]
     sc = [float(v) for v in _per_axis(scale, names, "scale", None)] if scale is not None else [
         coord_scale.get(n, 1.0) for n in names]
