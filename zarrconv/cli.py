@@ -828,7 +828,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="mean", choices=("mean", "gaussian", "nearest", "mode"))
     p.add_argument("--chunks", help="chunk shape of every level")
     p.add_argument("--shards", help="shard shape (0.5 / Zarr v3 only)")
-    p.add_argument("--version", default="0.5", choices=("0.4", "0.5"), help="OME-NGFF version (default 0.5)")
+    p.add_argument("--version", default="0.5", choices=("0.4", "0.5", "0.6"), help="OME-NGFF version (default 0.5)")
     p.add_argument("--name", help="image name stored in the metadata")
     p.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
     _common(p)

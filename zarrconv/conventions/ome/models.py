@@ -1,7 +1,11 @@
 """OME-Zarr (OME-NGFF) metadata: parse group attributes into dataclasses and back.
 
 One set of dataclasses serves every version; :func:`parse_attrs` reads the attributes of a
-group written with OME-NGFF 0.1 to 0.5 and :meth:`OmeMetadata.to_attrs` writes 0.4 or 0.5:
+group written with OME-NGFF 0.1 to 0.6 and :meth:`OmeMetadata.to_attrs` writes 0.4, 0.5 or 0.6:
+
+* 0.6 (Zarr v3, written as :data:`V06_TAG`): as 0.5, plus named coordinate systems; each
+  dataset has one transformation from its array (``input.path``) to the intrinsic system,
+  other transformations link systems (:mod:`.transforms`), and a ``scene`` relates images.
 
 * 0.5 (Zarr v3): everything lives in ``attributes["ome"]``, whose ``version`` is "0.5";
   the objects themselves carry no version.
