@@ -13,7 +13,7 @@ import pytest
 import zarrconv as zc
 from zarrconv.conventions import ome
 from zarrconv.conventions.ome import parse_attrs
-from zarrconv.errors import MetadataError
+from zarrconv.errors import MetadataError, NoTransformPathError
 
 nz = pytest.importorskip("ngff_zarr")
 
@@ -194,3 +194,68 @@ def test_labels_on_a_06_image(tmp_path: Path) -> None:
     assert "coordinateSystems" in label.attrs["ome"]["multiscales"][0]
     tree = ome.open_image(tmp_path / "img.ome.zarr")
     np.testing.assert_array_equal(tree["labels/cells/0"]["image"].values, seg)
+
+
+# ------------------------------------------------------------------ scenes
+
+
+def _two_images(root: zc.Group) -> None:
+    ome.write_image(np.zeros((16, 12), np.uint8), root, path="a", axes="yx", scale=[0.5, 0.5], version="0.6",
+                    levels=1)
+    ome.write_image(np.ones((8, 6), np.uint8), root, path="b", axes="yx", scale=[2.0, 2.0], version="0.6",
+                    levels=1)
+
+
+AFFINE = [[0.0, -1.0, 10.0], [1.0, 0.0, 5.0]]
+
+
+def test_scene_we_write_ngff_zarr_reads(tmp_path: Path) -> None:
+    root = zc.create_group(tmp_path / "scene.ome.zarr", zarr_format=3)
+    _two_images(root)
+    ome.write_scene(root, [
+        {"type": "affine", "affine": AFFINE, "input": {"path": "a", "name": "intrinsic"},
+         "output": {"path": "b", "name": "intrinsic"}},
+        {"type": "translation", "translation": [100.0, 200.0], "input": {"path": "b", "name": "intrinsic"},
+         "output": {"name": "world"}},
+    ], [{"name": "world", "axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]}])
+    attrs = _attrs(tmp_path / "scene.ome.zarr")
+    assert attrs["ome"]["version"] == "0.6rc0" and len(attrs["ome"]["scene"]["coordinateTransformations"]) == 2
+    theirs = nz.from_ome_zarr(str(tmp_path / "scene.ome.zarr"), kind="scene", validate=True)
+    assert sorted(theirs.images) == ["a", "b"]
+    assert [t.type for t in theirs.coordinateTransformations] == ["affine", "translation"]
+    assert [list(r) for r in theirs.coordinateTransformations[0].affine] == AFFINE
+    # index (2, 4) of a's level 0 -> a intrinsic (1, 2) -> b intrinsic by the affine -> world
+    a_intrinsic = np.array([1.0, 2.0])
+    b_intrinsic = np.array(AFFINE)[:, :2] @ a_intrinsic + np.array(AFFINE)[:, 2]
+    got = ome.transform_coordinates(tmp_path / "scene.ome.zarr", ("a/0", ""), "world", [[2, 4]])
+    np.testing.assert_allclose(got, [b_intrinsic + [100, 200]])
+    back = ome.transform_coordinates(tmp_path / "scene.ome.zarr", "world", {"path": "a", "name": "intrinsic"}, got)
+    np.testing.assert_allclose(back, [a_intrinsic])
+    with pytest.raises(NoTransformPathError, match="ambiguous"):
+        ome.transform_coordinates(tmp_path / "scene.ome.zarr", "intrinsic", "world", [[0, 0]])
+
+
+def test_scene_ngff_zarr_writes_we_read(tmp_path: Path) -> None:
+    from ngff_zarr.v06.zarr_metadata import Affine, CoordinateSystemIdentifier
+
+    a = nz.to_multiscales(nz.to_ngff_image(np.zeros((16, 12), np.uint8), dims=["y", "x"],
+                                           scale={"y": 0.5, "x": 0.5}), scale_factors=[])
+    b = nz.to_multiscales(nz.to_ngff_image(np.ones((8, 6), np.uint8), dims=["y", "x"],
+                                           scale={"y": 2.0, "x": 2.0}), scale_factors=[])
+    t = Affine(affine=AFFINE, input=CoordinateSystemIdentifier(path="a", name="intrinsic"),
+               output=CoordinateSystemIdentifier(path="b", name="intrinsic"))
+    nz.NgffScene(images={"a": a, "b": b}, coordinateTransformations=[t]).to_ome_zarr(
+        str(tmp_path / "nz.ome.zarr"), version="0.6")
+    md = parse_attrs(_attrs(tmp_path / "nz.ome.zarr"))
+    assert md is not None and md.kind == "scene"
+    got = ome.transform_coordinates(tmp_path / "nz.ome.zarr", ("b", "intrinsic"), ("a", "intrinsic"), [[8.0, 6.0]])
+    np.testing.assert_allclose(got, [[1.0, 2.0]])  # through the affine's inverse
+
+
+def test_scene_naming_an_unknown_system_is_refused(tmp_path: Path) -> None:
+    root = zc.create_group(tmp_path / "scene.ome.zarr", zarr_format=3)
+    _two_images(root)
+    with pytest.raises(NoTransformPathError, match="no coordinate system 'physical' in 'b'"):
+        ome.write_scene(root, [{"type": "identity", "input": {"path": "a", "name": "intrinsic"},
+                                "output": {"path": "b", "name": "physical"}}])
+    assert "ome" not in zc.open_group(tmp_path / "scene.ome.zarr", mode="r").attrs

@@ -47,7 +47,7 @@ from .reader import (
 from .scene import build_graph, transform_coordinates, transformation_between
 from .transforms import Transformation, TransformGraph, parse_transformation
 from .validate import validate, validate_attrs
-from .writer import label_color, write_image, write_labels, write_plate
+from .writer import label_color, write_image, write_labels, write_plate, write_scene
 
 __all__ = [
     "IMAGE_VARIABLE",
@@ -84,4 +84,5 @@ __all__ = [
     "write_labels",
     "write_ozx",
     "write_plate",
+    "write_scene",
 ]

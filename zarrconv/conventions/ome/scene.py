@@ -122,7 +122,9 @@ class _Builder:
         self.graph.add_system(intrinsic, len(ms.axes))
         for ds in ms.datasets:
             if ds.transformation is not None:
-                self.graph.add((_join(base, ds.path), ""), intrinsic, ds.transformation)
+                array = (_join(base, ds.path), "")
+                self.graph.add_system(array, len(ms.axes))
+                self.graph.add(array, intrinsic, ds.transformation)
         for i, t in enumerate(ms.coordinate_transformations):
             w = f"{base or '/'} multiscales coordinateTransformations[{i}]"
             self.graph.add(self.key(t.input, base, w), self.key(t.output, base, w), t)

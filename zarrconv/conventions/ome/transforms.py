@@ -756,21 +756,25 @@ class TransformGraph:
     """Coordinate systems (nodes, keyed by :data:`SystemKey`) and transformations (edges).
 
     :meth:`path` finds the shortest chain of transformations between two systems, using an
-    edge backwards only when its transformation is invertible.
+    edge backwards only when its transformation is invertible. Only declared systems (a
+    ``coordinateSystems`` entry, an array) can be found by name: a transformation naming
+    a system nobody defines does not define it.
     """
 
     ndims: dict[SystemKey, int | None] = field(default_factory=dict)
     edges: list[tuple[SystemKey, SystemKey, Transformation]] = field(default_factory=list)
+    declared: set[SystemKey] = field(default_factory=set)
 
     def add_system(self, key: SystemKey, ndim: int | None = None) -> None:
         """Declare a coordinate system (``ndim``: its number of axes, when known)."""
+        self.declared.add(key)
         if self.ndims.get(key) is None:
             self.ndims[key] = ndim
 
     def add(self, source: SystemKey, target: SystemKey, transformation: Transformation) -> None:
         """Add the edge ``source -> target``."""
-        self.add_system(source)
-        self.add_system(target)
+        self.ndims.setdefault(source, None)
+        self.ndims.setdefault(target, None)
         self.edges.append((source, target, transformation))
 
     def find(self, name: str, path: str | None = None) -> SystemKey:
@@ -778,23 +782,23 @@ class TransformGraph:
         path means the root's own system if there is one, else the only system of that name."""
         if path is not None:
             key = (path.strip("/"), name)
-            if key not in self.ndims:
+            if key not in self.declared:
                 raise NoTransformPathError(f"no coordinate system {name!r} in {path!r}")
             return key
-        if ("", name) in self.ndims:
+        if ("", name) in self.declared:
             return ("", name)
-        hits = [k for k in self.ndims if k[1] == name]
+        hits = sorted(k for k in self.declared if k[1] == name)
         if len(hits) == 1:
             return hits[0]
         if not hits:
-            known = sorted({k[1] for k in self.ndims if k[1]})
+            known = sorted({k[1] for k in self.declared if k[1]})
             raise NoTransformPathError(f"no coordinate system named {name!r} (known: {known})")
         raise NoTransformPathError(f"the name {name!r} is ambiguous: {[_show(k) for k in hits]}; give its path too")
 
     def path(self, source: SystemKey, target: SystemKey) -> list[Transformation]:
         """The chain of transformations from ``source`` to ``target`` (empty when equal)."""
         for key in (source, target):
-            if key not in self.ndims:
+            if key not in self.declared:
                 raise NoTransformPathError(f"unknown coordinate system {_show(key)}")
         prev: dict[SystemKey, tuple[SystemKey, int, bool] | None] = {source: None}
         queue = deque([source])
