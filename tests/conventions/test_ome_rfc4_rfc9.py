@@ -107,3 +107,15 @@ def test_ozx_refuses_v2(tmp_path: Path, volume: np.ndarray) -> None:
         ome.write_ozx(tmp_path / "v2.ome.zarr", tmp_path / "v2.ozx")
     assert not (tmp_path / "v2.ozx").exists()
     assert json.loads((tmp_path / "v2.ome.zarr" / ".zattrs").read_text())["multiscales"]
+
+
+def test_write_image_to_an_ozx_path(tmp_path: Path, volume: np.ndarray) -> None:
+    group = ome.write_image(volume, tmp_path / "direct.ozx", axes="zyx", scale=[2, 0.5, 0.5], version="0.6",
+                            levels=2)
+    assert group.read_only and [p.name for p in tmp_path.iterdir()] == ["direct.ozx"]  # nothing left behind
+    assert ome.ozx_comment(tmp_path / "direct.ozx")["version"] == "0.6rc0"
+    theirs = nz.from_ngff_zarr(str(tmp_path / "direct.ozx"))
+    np.testing.assert_array_equal(np.asarray(theirs.images[0].data), volume)
+    assert len(theirs.images) == 2
+    with pytest.raises(zc.errors.ContainsNodeError):
+        ome.write_image(volume, tmp_path / "direct.ozx", axes="zyx", version="0.6")

@@ -1,7 +1,8 @@
 """Zipped OME-Zarr (RFC-9): one ``.ozx`` file holding one OME-Zarr hierarchy.
 
 Reading needs nothing special: a local path ending in ``.ozx`` (or ``.zip``) opens as a
-:class:`~zarrconv.store.zip.ZipStore`, so ``open_image("image.ozx")`` works.
+:class:`~zarrconv.store.zip.ZipStore`, so ``open_image("image.ozx")`` works; and
+``write_image(data, "image.ozx", version="0.5")`` writes the pyramid beside the file and packs it.
 
 :func:`write_ozx` packs a hierarchy written anywhere zarrconv can read (a directory, a memory
 store) the way RFC-9 recommends: the root ``zarr.json`` first, then every other
@@ -14,17 +15,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import zarrconv as zc
-from zarrconv.errors import MetadataError, StoreError
+from zarrconv.errors import ContainsNodeError, MetadataError, StoreError
 from zarrconv.store import make_store
 
 from .models import detect_version
 
-__all__ = ["ozx_comment", "write_ozx"]
+__all__ = ["is_ozx_target", "ozx_comment", "write_ozx", "write_via_directory"]
 
 _DOC = "zarr.json"
 
@@ -83,3 +86,26 @@ def ozx_comment(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
     ome = doc.get("ome") if isinstance(doc, dict) else None
     return ome if isinstance(ome, dict) else None
+
+
+def is_ozx_target(store: Any, path: str | None) -> bool:
+    """Whether ``store`` names a local ``.ozx`` file to write a whole hierarchy into."""
+    if path or not isinstance(store, (str, os.PathLike)):
+        return False
+    s = os.fspath(store).rstrip("/")
+    return s.endswith(".ozx") and "://" not in s
+
+
+def write_via_directory(target: str | os.PathLike[str], overwrite: bool, write: Callable[[str], Any]) -> zc.Group:
+    """Run ``write(directory)`` on a temporary directory beside ``target``, pack the result
+    into ``target`` with :func:`write_ozx` and return its root group (read-only)."""
+    target = os.fspath(target).rstrip("/")
+    if os.path.exists(target) and not overwrite:
+        raise ContainsNodeError(f"{target} exists; pass overwrite=True to replace it")
+    tmp = f"{target}.zarrconv-tmp-{uuid.uuid4().hex}"
+    try:
+        write(tmp)
+        write_ozx(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return zc.open_group(target, mode="r")

@@ -51,6 +51,7 @@ from .models import (
     namespaced,
     parse_attrs,
 )
+from .ozx import is_ozx_target, write_via_directory
 from .scene import build_graph
 from .transforms import Transformation, parse_transformation
 
@@ -516,8 +517,13 @@ def write_image(
 
     Returns
     -------
-    The image group.
+    The image group. A local path ending in ``.ozx`` (0.5/0.6) is written as one zipped
+    OME-Zarr file (RFC-9, see :func:`~zarrconv.conventions.ome.ozx.write_ozx`), whose root
+    group is returned read-only.
     """
+    if is_ozx_target(store, path):
+        args = {k: v for k, v in locals().items() if k not in ("data", "store")}
+        return write_via_directory(store, overwrite, lambda tmp: write_image(data, tmp, **args))
     if version not in WRITE_VERSIONS:
         raise MetadataError(f"cannot write OME-Zarr version {version!r}; choose one of {WRITE_VERSIONS}")
     if method not in METHODS:
