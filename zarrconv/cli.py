@@ -721,7 +721,8 @@ def cmd_ome_transform(args: argparse.Namespace) -> int:
 
     try:
         points = json.loads(args.coordinates)
-        out = ome.transform_coordinates(args.path, args.source, args.target, points)
+        out = ome.transform_coordinates(args.path, args.source, args.target, points,
+                                        storage_options=args.storage_options)
     except (ZarrconvError, ValueError) as e:
         print(json.dumps({"message": " ".join(str(e).split())}))
         return EXIT_ERROR

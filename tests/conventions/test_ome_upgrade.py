@@ -138,3 +138,24 @@ def test_what_cannot_be_upgraded_is_refused(tmp_path: Path, image04: tuple[Path,
     with pytest.raises(MetadataError, match="OME-Zarr 0.3 cannot be upgraded"):
         upgrade(old, "0.5")
     assert main(["ome", "upgrade", str(old), "--to", "0.5"]) == 2
+
+
+def test_bioformats2raw_container_04_to_06(tmp_path: Path) -> None:
+    """A bioformats2raw layout (root with ``bioformats2raw.layout``, an ``OME`` group listing
+    the series, one image per series) written as 0.4 by zarrconv."""
+    root = zc.open_group(tmp_path / "bf.zarr", mode="w", zarr_format=2)
+    series = [np.random.default_rng(i).integers(0, 255, (12, 10), dtype=np.uint8) for i in range(2)]
+    for i, data in enumerate(series):
+        ome.write_image(data, root, path=str(i), axes="yx", scale=[0.5, 0.5], version="0.4", levels=1)
+    root.attrs["bioformats2raw.layout"] = 3
+    root.create_group("OME").attrs["series"] = ["0", "1"]
+    before = _chunks(tmp_path / "bf.zarr")
+    assert sorted(upgrade(tmp_path / "bf.zarr", "0.6")) == ["", "0", "1", "OME"]
+    assert _chunks(tmp_path / "bf.zarr") == before
+    assert zc.open_group(tmp_path / "bf.zarr", mode="r").attrs["ome"] == {
+        "version": "0.6rc0", "bioformats2raw.layout": 3}
+    assert ome.list_series(tmp_path / "bf.zarr") == ["0", "1"]
+    for i, data in enumerate(series):
+        level0 = ome.open_image(tmp_path / "bf.zarr", series=i)["0"]
+        np.testing.assert_array_equal(level0["image"].values, data)
+        np.testing.assert_allclose(level0["x"].values, 0.5 * np.arange(10))

@@ -137,7 +137,7 @@ class _Builder:
             self.graph.add(self.key(t.input, base, w), self.key(t.output, base, w), t)
 
 
-def build_graph(source: Any) -> TransformGraph:
+def build_graph(source: Any, *, storage_options: dict | None = None) -> TransformGraph:
     """The transformation graph of a hierarchy: ``source`` is anything
     :func:`zarrconv.open_group` accepts (or a Group), or as a dict the attributes of a root
     group, the content of their ``ome`` object or a ``scene`` object (whose paths then lead
@@ -152,7 +152,8 @@ def build_graph(source: Any) -> TransformGraph:
         md = parse_attrs(attrs, "scene")
         builder = _Builder(None)
     else:
-        group = source if isinstance(source, zc.Group) else zc.open_group(source, mode="r")
+        group = source if isinstance(source, zc.Group) else zc.open_group(source, mode="r",
+                                                                          storage_options=storage_options)
         md = _metadata(group, GroupArrays(group))
         builder = _Builder(group)
     if md is None:
@@ -176,7 +177,8 @@ def _system(graph: TransformGraph, spec: Any) -> SystemKey:
     raise NoTransformPathError(f"a coordinate system is a name, {{'name', 'path'}} or (path, name), got {spec!r}")
 
 
-def transform_coordinates(scene_or_path: Any, source: Any, target: Any, points: Any) -> np.ndarray:
+def transform_coordinates(scene_or_path: Any, source: Any, target: Any, points: Any, *,
+                          storage_options: dict | None = None) -> np.ndarray:
     """``points`` (``(n, ndim)``) of the coordinate system ``source`` expressed in ``target``.
 
     ``scene_or_path`` is an OME-Zarr hierarchy (path, URL, store or Group) whose root holds a
@@ -185,9 +187,9 @@ def transform_coordinates(scene_or_path: Any, source: Any, target: Any, points: 
     "path"}`` or ``(path, name)``. Transformations are inverted where needed and possible.
 
     Raises :class:`~zarrconv.errors.NoTransformPathError` when a system is unknown or no
-    chain of transformations joins them.
+    chain of transformations joins them. ``storage_options`` configure a remote store.
     """
-    graph = build_graph(scene_or_path)
+    graph = build_graph(scene_or_path, storage_options=storage_options)
     src, dst = _system(graph, source), _system(graph, target)
     return graph.transform(src, dst, as_points(points))
 
