@@ -211,7 +211,9 @@ class Array(Node):
 
     @cached_property
     def _fill_for_output(self) -> Any:
-        return self.fill_value if self.fill_value is not None else np.zeros((), self.dtype)[()]
+        """What a missing chunk reads as: the fill value, or (v2 ``fill_value: null``) the empty value of the
+        type, as zarr-python reads it: ``''`` for strings, ``b''`` for bytes, zero for numbers."""
+        return self.fill_value if self.fill_value is not None else self.metadata.data_type.default_fill()
 
     def _chunk_key(self, coords: tuple[int, ...]) -> str:
         return self._key_template % coords

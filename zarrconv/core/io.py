@@ -303,7 +303,7 @@ def _merge(arr: Array, pipe: Any, key: str, existing: Any, task: ChunkTask, regi
     if task.complete and region.shape == tuple(shape):
         return region
     if task.complete or existing is None:
-        chunk = full_chunk(shape, arr.dtype, arr.fill_value)
+        chunk = full_chunk(shape, arr.dtype, arr._fill_for_output)
     else:
         try:
             chunk = np.array(pipe.decode(existing), copy=True)

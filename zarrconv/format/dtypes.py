@@ -322,7 +322,8 @@ def V2_TYPES(dtype: np.dtype, filters: Any = None) -> DataType:
         if "vlen-utf8" in ids or "vlen-unicode" in ids:
             return DataType("|O", np.dtype("O"), lambda v: "" if v is None else v, lambda v: v, fixed_size=False)
         if "vlen-bytes" in ids:
-            return DataType("|O", np.dtype("O"), lambda v: b"" if v is None else v, lambda v: v, fixed_size=False)
+            return DataType("|O", np.dtype("O", metadata={"vlen": bytes}), lambda v: b"" if v is None else v, lambda v: v,
+                            fixed_size=False)  # the metadata makes default_fill() b"", as zarr-python reads it
         if "vlen-array" in ids or "json2" in ids or "msgpack2" in ids or "pickle" in ids:
             return DataType("|O", np.dtype("O"), lambda v: v, lambda v: v, fixed_size=False)
         raise MetadataError("object dtype '|O' needs a vlen-utf8, vlen-bytes or other object codec in filters")
