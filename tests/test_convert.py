@@ -201,12 +201,16 @@ def _v2_grid(path: Path) -> None:
                     attributes={"_ARRAY_DIMENSIONS": ["y", "x"], "units": "m"})[...] = GRID
 
 
+# the v2 fill value NaN of an xarray variable is its CF _FillValue: in v3, xarray's base64 attribute
+V3_ATTRS = {"units": "m", "_FillValue": "AAAAAAAA+H8="}
+
+
 def _zarr_python_reads(path: Path, expected: np.ndarray) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = zarr.open_array(path, mode="r", zarr_format=3)
         np.testing.assert_array_equal(a[...], expected)
-        assert a.metadata.dimension_names == ("y", "x") and dict(a.attrs) == {"units": "m"}
+        assert a.metadata.dimension_names == ("y", "x") and dict(a.attrs) == V3_ATTRS
 
 
 def test_convert_v2_to_v3_with_new_chunks(tmp_path) -> None:
@@ -215,7 +219,7 @@ def test_convert_v2_to_v3_with_new_chunks(tmp_path) -> None:
     doc = json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())
     assert doc["chunk_grid"]["configuration"]["chunk_shape"] == [10, 50]
     assert [c["name"] for c in doc["codecs"]] == ["bytes", "blosc"]  # the source's codecs are kept
-    assert doc["dimension_names"] == ["y", "x"] and doc["attributes"] == {"units": "m"}
+    assert doc["dimension_names"] == ["y", "x"] and doc["attributes"] == V3_ATTRS
     assert doc["fill_value"] == "NaN"
     assert len([p for p in (tmp_path / "v3.zarr" / "c").rglob("*") if p.is_file()]) == 6
     np.testing.assert_array_equal(out[...], GRID)

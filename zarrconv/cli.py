@@ -452,6 +452,19 @@ def _comparable(docs: dict[str, Any]) -> str:
     return json.dumps(cleaned, sort_keys=True, default=str)
 
 
+def _check_xarray(arrays: dict[str, Any], problems: list[Problem]) -> None:
+    """Attributes of xarray datasets that xarray's zarr engine cannot read (one group at a time)."""
+    from .format.xarray_attrs import xarray_problems
+
+    by_group: dict[str, dict[str, Any]] = {}
+    for path, meta in arrays.items():
+        parent, _, name = path.rpartition("/")
+        by_group.setdefault(parent, {})[name] = meta
+    for parent, group_arrays in sorted(by_group.items()):
+        for name, message in xarray_problems(group_arrays):
+            problems.append(Problem("/" + "/".join(p for p in (parent, name) if p), "xarray", message))
+
+
 def _check_data(url: str, options: dict[str, Any], problems: list[Problem], progress: bool) -> int:
     """Decode every stored chunk through :func:`zarrconv.check`; returns the number checked."""
     from .check import check
@@ -515,6 +528,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _check_array_spec(store, p, m, problems)
         else:
             _check_consolidated(store, p, m, nodes, problems)
+    _check_xarray(arrays, problems)
     checks = ["spec"]
     chunks_checked = None
     if args.data:
@@ -541,10 +555,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 # -- convert ------------------------------------------------------------------------------------
 
 def parse_shape_option(value: str | None, name: str) -> Any:
-    """``"64,64"`` -> (64, 64); ``"auto"`` stays; None stays None; -1 means the whole axis."""
+    """``"64,64"`` -> (64, 64); ``"64"`` -> 64 (every dimension of every array); ``"auto"`` and None stay;
+    -1 means the whole axis."""
     if value is None or value == "auto":
         return value
     try:
+        if "," not in value:
+            return int(value)
         return tuple(int(v) for v in value.split(",") if v.strip())
     except ValueError:
         raise ValueError(f"{name} {value!r} must be comma-separated integers such as 64,256,256, or 'auto'") from None

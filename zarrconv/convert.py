@@ -28,9 +28,9 @@ from .errors import ContainsNodeError, MetadataError
 from .format.chunks import ChunkKeyEncoding
 from .format.dtypes import v3_data_type_for
 from .format.metadata import ZARRAY, ZATTRS, ZGROUP, ZMETADATA, ArrayMetadata, GroupMetadata
+from .format.xarray_attrs import is_xarray_dataset, v2_fill_and_attributes_from_v3, v3_attributes_from_v2
 from .store import StoreLike, make_store
 
-_DIMS = "_ARRAY_DIMENSIONS"
 _COPY_BLOCK_BYTES = 64 * 2**20
 _VLEN_IDS = {"vlen-utf8": str, "vlen-unicode": str, "vlen-bytes": bytes}
 
@@ -116,20 +116,20 @@ def v2_to_v3_metadata(meta: ArrayMetadata, where: str = "array", *, keep_chunk_k
     codecs += [numcodecs_to_v3(f, itemsize) for f in after]
     if meta.compressor is not None:
         codecs.append(numcodecs_to_v3(meta.compressor, itemsize))
-    fill = meta.fill_value
+    fill, attrs, names = v3_attributes_from_v2(meta)
     if fill is None:
         fill = data_type.default_fill()
     elif vlen is None and data_type.fixed_size:
         fill = np.asarray(fill, dtype=meta.dtype).astype(data_type.dtype)[()]
-    attrs = {k: v for k, v in meta.attributes.items() if k != _DIMS}
     cke = meta.chunk_key_encoding if keep_chunk_keys else ChunkKeyEncoding("default", "/")
-    out = ArrayMetadata(3, meta.shape, data_type, meta.chunk_grid, cke, fill, codecs, attrs, meta.dimension_names)
+    out = ArrayMetadata(3, meta.shape, data_type, meta.chunk_grid, cke, fill, codecs, attrs, names)
     build_pipeline(out)  # every codec must be known before anything is written
     return out
 
 
-def _v3_to_v2_kwargs(arr: Array, where: str) -> dict[str, Any]:
-    """Arguments of :func:`build_array_metadata` for a v2 copy of a v3 array."""
+def _v3_to_v2_kwargs(arr: Array, where: str, in_dataset: bool) -> dict[str, Any]:
+    """Arguments of :func:`build_array_metadata` for a v2 copy of a v3 array (``in_dataset``: see
+    :func:`~zarrconv.format.xarray_attrs.v2_fill_and_attributes_from_v3`)."""
     meta = arr.metadata
     if not meta.chunk_grid.is_regular:
         raise MetadataError(f"{where}: the rectilinear chunk grid has no Zarr v2 equivalent; convert to v3")
@@ -162,12 +162,14 @@ def _v3_to_v2_kwargs(arr: Array, where: str) -> dict[str, Any]:
         filters.insert(0, {"id": "vlen-utf8"})
         dtype = np.dtype(object)
     *bytes_filters, compressor = compressors or [None]
-    names = meta.dimension_names
+    try:
+        fill, attrs, names = v2_fill_and_attributes_from_v3(meta, in_dataset)
+    except MetadataError as e:
+        raise MetadataError(f"{where}: {e}") from None
     return {
         "shape": meta.shape, "dtype": dtype, "chunks": arr.chunks, "order": order,
-        "fill_value": meta.fill_value, "filters": (filters + bytes_filters) or None,
-        "compressors": compressor, "attributes": dict(meta.attributes),
-        "dimension_names": names if names is not None and all(isinstance(n, str) for n in names) else None,
+        "fill_value": fill, "filters": (filters + bytes_filters) or None,
+        "compressors": compressor, "attributes": attrs, "dimension_names": names,
     }
 
 
@@ -212,14 +214,19 @@ def _copy_data(pairs: list[tuple[Array, Array]], progress: Callable[[int, int], 
                 progress(done, total)
 
 
-def _relayout(arr: Array, zarr_format: int, chunks: Any, shards: Any, compressors: Any) -> ArrayMetadata:
+def _relayout(arr: Array, zarr_format: int, in_dataset: bool, chunks: Any, shards: Any,
+              compressors: Any) -> ArrayMetadata:
     """``arr`` translated to ``zarr_format`` (data type, fill value, attributes, dimension names,
     filters, serializer) with new chunks, shards and/or compressors (None keeps the source's)."""
+    if isinstance(chunks, int):  # one size for every dimension of every array, whatever its rank
+        chunks = (chunks,) * arr.ndim
+    if isinstance(shards, int):
+        shards = (shards,) * arr.ndim if arr.ndim else None  # a 0-d array is one chunk: nothing to shard
     for name, value in (("chunks", chunks), ("shards", shards)):
         if isinstance(value, list | tuple) and len(value) != arr.ndim:
             raise ValueError(f"{arr.store.describe(arr.path) if arr.path else arr.store.url}: {name} {tuple(value)} "
                              f"has {len(value)} entries but the array has {arr.ndim} dimensions {arr.shape}")
-    meta = _translated(arr, zarr_format)
+    meta = _translated(arr, zarr_format, in_dataset)
     view = Array(arr.store, arr.path, meta)  # reads the translated codecs; nothing is written
     if zarr_format == 2:
         order, filters, serializer = meta.order, list(meta.filters or []), None
@@ -258,8 +265,10 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     Every array can also get a new layout; each option is applied to every array, and None
     keeps the source's:
 
-    - ``chunks``: a chunk shape, as :func:`create_array` takes it (``-1``: the whole axis).
-    - ``shards``: a shard shape, a multiple of the chunks, or ``"auto"`` (Zarr v3 only).
+    - ``chunks``: a chunk shape, as :func:`create_array` takes it (``-1``: the whole axis); one
+      integer applies to every dimension of every array (arrays of several ranks).
+    - ``shards``: a shard shape, a multiple of the chunks, one integer as for ``chunks``, or
+      ``"auto"`` (Zarr v3 only).
       With only ``compressors`` given, a sharded source stays sharded alike.
     - ``compressors``: the bytes->bytes codecs, as :func:`create_array` takes them
       (``"zstd"``, a codec document, a numcodecs codec, a list; ``[]`` for none).
@@ -277,14 +286,16 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     nodes: dict[str, Array | Group] = {"": src_node}
     if isinstance(src_node, Group):
         nodes.update(src_node.members(max_depth=None))
+    datasets = _xarray_datasets(nodes)
     plans: dict[str, ArrayMetadata | GroupMetadata] = {}
     for rel, node in nodes.items():  # translate everything before touching the destination
+        in_dataset = rel.rpartition("/")[0] in datasets
         if isinstance(node, Group):
             plans[rel] = GroupMetadata(zarr_format, dict(node.attrs))
         elif relayout:
-            plans[rel] = _relayout(node, zarr_format, chunks, shards, compressors)
+            plans[rel] = _relayout(node, zarr_format, in_dataset, chunks, shards, compressors)
         else:
-            plans[rel] = _translated(node, zarr_format)
+            plans[rel] = _translated(node, zarr_format, in_dataset)
     st = make_store(dst, mode="w" if overwrite else "a", storage_options=dst_storage_options)
     root = validate_path(path or "")
     if node_exists(st, root):
@@ -311,13 +322,24 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
     return Group(st, root, group_meta)  # type: ignore[arg-type]
 
 
-def _translated(arr: Array, zarr_format: int) -> ArrayMetadata:
+def _xarray_datasets(nodes: dict[str, Array | Group]) -> set[str]:
+    """The relative paths of the groups among ``nodes`` whose arrays carry xarray's dimension names."""
+    by_group: dict[str, dict[str, ArrayMetadata]] = {}
+    for rel, node in nodes.items():
+        if isinstance(node, Array) and rel:
+            parent, _, name = rel.rpartition("/")
+            by_group.setdefault(parent, {})[name] = node.metadata
+    return {g for g, arrays in by_group.items() if is_xarray_dataset(arrays)}
+
+
+def _translated(arr: Array, zarr_format: int, in_dataset: bool) -> ArrayMetadata:
+    """``arr``'s metadata in ``zarr_format``, with xarray's attributes in the form that format expects."""
     where = arr.store.describe(arr.path) if arr.path else arr.store.url
     if arr.zarr_format == zarr_format:
         return arr.metadata
     if zarr_format == 3:
         return v2_to_v3_metadata(arr.metadata, where)
-    return build_array_metadata(zarr_format=2, **_v3_to_v2_kwargs(arr, where))
+    return build_array_metadata(zarr_format=2, **_v3_to_v2_kwargs(arr, where, in_dataset))
 
 
 # -- in-place migration --------------------------------------------------------------------------

@@ -26,6 +26,7 @@ def is_fill(chunk: np.ndarray, fill: Any) -> bool:
     """
     if fill is None:
         return False
+    chunk = np.asarray(chunk)  # a 0-d selection of a string array arrives as a numpy scalar
     if chunk.size > 1 and not _all_fill(chunk[(slice(0, 1),) * chunk.ndim], fill):
         return False
     return _all_fill(chunk, fill)

@@ -16,17 +16,13 @@ open identically with the other:
 
 from __future__ import annotations
 
-import base64
-import struct
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
 from ..errors import ChunkAlignmentError, MetadataError
-
-#: The v2 attribute that holds an array's dimension names.
-DIMENSION_KEY = "_ARRAY_DIMENSIONS"
+from ..format.xarray_attrs import DIMENSION_KEY, decode_fill_attr, encode_fill_attr
 
 #: Encoding keys the writer understands (besides the CF keys xarray's coders consume).
 VALID_ENCODINGS = frozenset({
@@ -38,69 +34,7 @@ _SAFE_TO_DROP = frozenset({"source", "original_shape", "preferred_chunks"})
 
 
 # -- fill values ------------------------------------------------------------------------------
-
-def encode_fill_attr(value: Any, dtype: np.dtype) -> Any:
-    """A CF ``_FillValue`` as the JSON attribute value xarray's zarr engine writes for v3."""
-    kind = dtype.kind
-    if kind == "S":
-        if not isinstance(value, bytes):
-            raise MetadataError(f"_FillValue {value!r} must be bytes for a {dtype} variable")
-        return base64.standard_b64encode(value).decode()
-    if kind == "b":
-        return bool(value)
-    if kind in "iu":
-        if not isinstance(value, int | float | np.integer | np.floating):
-            raise MetadataError(f"_FillValue {value!r} must be a number for a {dtype} variable")
-        return int(value)
-    if kind == "f":
-        if not isinstance(value, int | float | np.integer | np.floating):
-            raise MetadataError(f"_FillValue {value!r} must be a number for a {dtype} variable")
-        return base64.standard_b64encode(struct.pack("<d", float(value))).decode()
-    if kind == "c":
-        c = complex(value)
-        return [base64.standard_b64encode(struct.pack("<d", part)).decode() for part in (c.real, c.imag)]
-    if kind in "UOT":
-        return str(value)
-    raise MetadataError(f"cannot store a _FillValue attribute for dtype {dtype}")
-
-
-def _unpack_float(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)  # written by another tool as a plain number
-    if isinstance(value, str):
-        try:
-            raw = base64.standard_b64decode(value)
-        except ValueError:
-            raw = b""
-        if len(raw) == 8:
-            return struct.unpack("<d", raw)[0]
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise MetadataError(f"_FillValue attribute {value!r} is neither base64 of a float64 nor a number")
-
-
-def decode_fill_attr(value: Any, dtype: np.dtype) -> Any:
-    """The CF ``_FillValue`` held in a v3 attribute (inverse of :func:`encode_fill_attr`)."""
-    kind = dtype.kind
-    if kind in "OT":
-        return str(value)
-    if kind == "f":
-        return _unpack_float(value)
-    if kind == "c":
-        if not (isinstance(value, list | tuple) and len(value) == 2):
-            raise MetadataError(f"complex _FillValue attribute {value!r} must be a [real, imag] pair")
-        return complex(_unpack_float(value[0]), _unpack_float(value[1]))
-    if kind == "b":
-        return bool(value)
-    if kind in "iu":
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise MetadataError(f"_FillValue attribute {value!r} must be a number for dtype {dtype}")
-        return int(value)
-    if kind == "S" and isinstance(value, str):
-        return base64.standard_b64decode(value)
-    return value
+# encode_fill_attr / decode_fill_attr live in format/xarray_attrs.py (zarrconv.convert uses them too).
 
 
 def encode_attr_value(value: Any) -> Any:
