@@ -12,8 +12,9 @@ Subcommands::
                                    points moved between coordinate systems (OME-Zarr 0.6)
     zarrconv geo info URL          CRS, bounds and resolution of every georeferenced node
 
-Exit status: 0 on success, 1 when ``validate`` finds problems, 2 on an error (one readable
-line on stderr; ``--debug`` prints the traceback too).
+Exit status: 0 on success, 1 when ``validate`` finds problems (or ``info`` / ``tree`` a member
+whose own metadata is broken behind consolidated metadata), 2 on an error (one readable line on
+stderr; ``--debug`` prints the traceback too).
 """
 
 from __future__ import annotations
@@ -287,14 +288,54 @@ def _print_array_facts(f: dict[str, Any], out: Callable[[str], None]) -> None:
     out(f"conventions:        {', '.join(f['conventions']) or 'none detected'}")
 
 
+def broken_members(node: Any) -> list[str]:
+    """``"/path: what"`` for each member of a group opened from consolidated metadata whose own
+    metadata documents do not parse.
+
+    ``info`` and ``tree`` describe a group from its consolidated metadata (one read); a member
+    whose own document is broken looks healthy there while every reader that opens it fails.
+    """
+    from .core.nodes import fetch_docs, join, parse_docs
+
+    if not hasattr(node, "members") or node._consolidated is None:
+        return []
+    paths = [join(node.path, rel) for rel in sorted(node.members(max_depth=None))]
+    found = []
+    try:
+        docs: list[Any] = fetch_docs(node.store, paths, node.zarr_format)
+    except ZarrconvError:  # some document is not JSON: find which, one node at a time
+        docs = []
+        for path in paths:
+            try:
+                docs.append(fetch_docs(node.store, [path], node.zarr_format)[0])
+            except ZarrconvError as e:
+                found.append(f"/{path}: {e}")
+                docs.append(None)
+    for path, doc in zip(paths, docs):
+        try:
+            if doc is not None:
+                parse_docs(node.store, path, doc)
+        except ZarrconvError as e:
+            found.append(f"/{path}: {e}")
+    return [f"{f}; only the consolidated metadata describes it as healthy (zarrconv validate checks both)"
+            for f in sorted(found)]
+
+
+def _report_broken(problems: list[str]) -> int:
+    for p in problems:
+        print(f"zarrconv: problem: {p}", file=sys.stderr)
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
 def cmd_info(args: argparse.Namespace) -> int:
-    """``zarrconv info URL``."""
+    """``zarrconv info URL`` (exit 1 when a member's own metadata is broken)."""
     node = _open_node(args.url, args.storage_options)
     facts = _group_facts(node) if hasattr(node, "members") else _array_facts(node)
     facts["url"] = args.url
+    broken = broken_members(node)
     if args.json:
-        print(json.dumps(facts, indent=2, default=str))
-        return EXIT_OK
+        print(json.dumps({**facts, "problems": broken}, indent=2, default=str))
+        return _report_broken(broken)
     out = print
     out(f"url:                {args.url}")
     if facts["node"] == "array":
@@ -319,7 +360,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             shards = f" shards {_shape_str(f['shards'])}" if f["shards"] else ""
             out(f"  {name:<{width}}  {_shape_str(f['shape'])} {f['dtype']} chunks {_shape_str(f['chunks'])}{shards}"
                 f"  {_human_bytes(f['stored_bytes'])} stored, ratio {ratio}")
-    return EXIT_OK
+    return _report_broken(broken)
 
 
 def tree_lines(node: Any) -> list[str]:
@@ -338,9 +379,10 @@ def tree_lines(node: Any) -> list[str]:
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
-    """``zarrconv tree URL``."""
-    print("\n".join(tree_lines(_open_node(args.url, args.storage_options))))
-    return EXIT_OK
+    """``zarrconv tree URL`` (exit 1 when a member's own metadata is broken)."""
+    node = _open_node(args.url, args.storage_options)
+    print("\n".join(tree_lines(node)))
+    return _report_broken(broken_members(node))
 
 
 # -- validate -----------------------------------------------------------------------------------
@@ -409,7 +451,7 @@ def _check_array_spec(store: Any, path: str, meta: Any, problems: list[Problem])
 def _check_consolidated(store: Any, path: str, meta: Any, nodes: dict[str, Any], problems: list[Problem]) -> None:
     """Consolidated metadata must list exactly the nodes below the group, with their current documents."""
     from .core.consolidated import consolidated_docs
-    from .core.nodes import read_consolidated
+    from .core.nodes import join, parse_docs, read_consolidated
 
     try:
         cons = read_consolidated(store, path, meta)
@@ -424,11 +466,17 @@ def _check_consolidated(store: Any, path: str, meta: Any, nodes: dict[str, Any],
         problems.append(Problem("/" + path, "consolidated",
                                 f"node {rel!r} exists but is missing from the consolidated metadata "
                                 "(re-run zarrconv.consolidate_metadata)"))
+    broken = {p.node.lstrip("/") for p in problems if p.check == "spec"}
     for rel in sorted(set(cons) - set(below)):
-        problems.append(Problem("/" + path, "consolidated",
-                                f"consolidated metadata lists {rel!r}, which does not exist in the store"))
-    from .core.nodes import join, parse_docs
-
+        full = join(path, rel)
+        bad = next((b for b in sorted(broken) if full == b or full.startswith(f"{b}/")), None)
+        if bad is None:
+            what = "which does not exist in the store"
+        elif bad == full:
+            what = "whose own metadata is broken (see its [spec] problem); readers of the consolidated copy miss that"
+        else:
+            what = f"below /{bad}, whose own metadata is broken (see its [spec] problem)"
+        problems.append(Problem("/" + path, "consolidated", f"consolidated metadata lists {rel!r}, {what}"))
     for rel in sorted(set(cons) & set(below)):
         try:
             listed = consolidated_docs(parse_docs(store, join(path, rel), cons[rel]))
@@ -480,8 +528,11 @@ def _check_data(url: str, options: dict[str, Any], problems: list[Problem], prog
 
 
 def _convention_checks(url: str, options: dict[str, Any], all_attrs: list[dict[str, Any]],
-                       problems: list[Problem]) -> list[str]:
-    """OME-Zarr and GeoZarr validators for the conventions the store's attributes use."""
+                       problems: list[Problem], warnings: list[Problem]) -> list[str]:
+    """OME-Zarr and GeoZarr validators for the conventions the store's attributes use.
+
+    What a validator lists in its result's ``warnings`` (readable but not standard) goes to ``warnings``.
+    """
     import importlib
 
     ran = []
@@ -503,13 +554,14 @@ def _convention_checks(url: str, options: dict[str, Any], all_attrs: list[dict[s
             found = validate(url, **kwargs)
         except ZarrconvError as e:
             found = [str(e)]
-        for p in found:
-            text = str(p)
-            node, sep, rest = text.partition(": ")
-            if sep and node.startswith("/") and " " not in node:
-                problems.append(Problem(node, name, rest))
-            else:
-                problems.append(Problem("/", name, text))
+        for into, texts in ((problems, found), (warnings, getattr(found, "warnings", []))):
+            for p in texts:
+                text = str(p)
+                node, sep, rest = text.partition(": ")
+                if sep and node.startswith("/") and " " not in node:
+                    into.append(Problem(node, name, rest))
+                else:
+                    into.append(Problem("/", name, text))
         ran.append(name)
     return ran
 
@@ -534,17 +586,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.data:
         chunks_checked = _check_data(args.url, args.storage_options, problems, not args.quiet)
         checks.append("data")
-    checks += _convention_checks(args.url, args.storage_options, [m.attributes for m in nodes.values()], problems)
+    warnings: list[Problem] = []
+    checks += _convention_checks(args.url, args.storage_options, [m.attributes for m in nodes.values()], problems,
+                                 warnings)
     if args.json:
         print(json.dumps({"url": args.url, "valid": not problems, "checks": checks, "nodes": len(nodes),
                           "arrays": len(arrays), "chunks_checked": chunks_checked,
-                          "problems": [asdict(p) for p in problems]}, indent=2))
+                          "problems": [asdict(p) for p in problems], "warnings": [asdict(w) for w in warnings]},
+                         indent=2))
     else:
         for p in problems:
             print(p)
+        for w in warnings:
+            print(f"{w.node}: [{w.check}] warning: {w.message}")
         summary = f"{len(nodes)} nodes ({len(arrays)} arrays), checks: {', '.join(checks)}"
         if chunks_checked is not None:
             summary += f", {chunks_checked} chunks decoded"
+        if warnings:
+            summary += f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
         if problems:
             print(f"{args.url}: INVALID, {len(problems)} problem{'s' if len(problems) != 1 else ''} in {summary}")
         else:
@@ -647,8 +706,14 @@ def _read_pyramid_source(src: str, path: str | None, options: dict[str, Any]) ->
         names = tuple("c" if a == "s" else a for a in axes)
         return data, names if set(names) <= set("tczyx") else None
     import zarrconv as zc
+    from .errors import NodeNotFoundError
 
-    array = zc.open_array(src, path, mode="r", storage_options=_options_for(src, options))
+    array = zc.open(src, path, mode="r", storage_options=_options_for(src, options))
+    if hasattr(array, "members"):
+        inner = sorted(k for k, v in array.members(max_depth=None).items() if not hasattr(v, "members"))
+        listed = ", ".join(inner[:6]) + (", ..." if len(inner) > 6 else "") if inner else "none"
+        raise NodeNotFoundError(f"{src}{'/' + path if path else ''} is a group, not an array: choose the array "
+                                f"to downsample with --path (arrays in it: {listed})")
     names = tuple(array.dimension_names) if array.dimension_names and all(array.dimension_names) else None
     try:
         import dask.array as da

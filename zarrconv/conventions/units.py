@@ -14,6 +14,7 @@ they are left alone.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 from typing import Any, TypeVar
 
@@ -32,7 +33,12 @@ _ASCII = (("°C", "degC"), ("°F", "degF"), ("°K", "K"), ("°", "degree"), ("Ω
 def registry() -> Any:
     """cf-xarray's pint ``UnitRegistry`` (UDUNITS-2 syntax: ``m s-1``, ``degC``, ``degrees_north``)."""
     try:
-        from cf_xarray.units import units
+        with warnings.catch_warnings():
+            # cf-xarray sets up pint's matplotlib support on import and warns when matplotlib is absent:
+            # plotting is not what zarrconv needs the registry for.
+            warnings.filterwarnings("ignore", message=r"Import\(s\) unavailable to set up matplotlib",
+                                    category=UserWarning)
+            from cf_xarray.units import units
     except ImportError as exc:  # pragma: no cover - dependency missing
         raise ImportError("zarrconv units support needs pint and cf-xarray: pip install 'zarrconv[geo]'") from exc
     return units
@@ -49,17 +55,18 @@ def parse_units(units: str, *, where: str = "units") -> Any:
     Raises
     ------
     MetadataError
-        If pint cannot parse it; the message names ``where`` and the string.
+        If pint cannot parse it (or it is not a string); the message is ``"<where>: ..."`` and
+        names the string.
     """
     if not isinstance(units, str):
-        raise MetadataError(f"{where}: units must be a string, got {units!r}")
+        raise MetadataError(f"{where}: must be a string, got {units!r}")
     if is_time_units(units):
         raise MetadataError(f"{where}: {units!r} is a CF time encoding, not a physical unit")
     ureg = registry()
     try:
         return ureg.Unit(units) if units.strip() else ureg.dimensionless
     except Exception as exc:  # pint raises several unrelated exception types
-        raise MetadataError(f"{where}: cannot parse units {units!r} ({type(exc).__name__}: {exc})") from exc
+        raise MetadataError(f"{where}: cannot parse {units!r} ({type(exc).__name__}: {exc})") from exc
 
 
 def format_units(unit: Any) -> str:

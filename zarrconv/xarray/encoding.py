@@ -105,10 +105,11 @@ def storage_chunks(enc_chunks: Any, var_chunks: tuple[tuple[int, ...], ...] | No
 
 def check_chunk_alignment(name: Hashable, var_chunks: tuple[tuple[int, ...], ...] | None,
                           write_chunks: tuple[int, ...], region: tuple[slice, ...],
-                          shape: tuple[int, ...], allow_partial_edges: bool) -> None:
+                          shape: tuple[int, ...], allow_partial_edges: bool, sharded: bool = False) -> None:
     """Refuse dask chunks that would share a storage chunk (a race between parallel writers).
 
-    ``write_chunks`` is the unit of one storage write (the shard shape of sharded arrays);
+    ``write_chunks`` is the unit of one storage write (the shard shape of sharded arrays, which
+    ``sharded`` says, so that the message names the right thing);
     ``region`` places the variable in an array of ``shape``. With ``allow_partial_edges``
     (a store this write creates or appends to) the first and last dask chunk may cover a
     storage chunk partly, since nobody else writes there.
@@ -129,7 +130,7 @@ def check_chunk_alignment(name: Hashable, var_chunks: tuple[tuple[int, ...], ...
         if len(bad):
             raise ChunkAlignmentError(
                 f"variable {name!r}: dask chunks {tuple(sizes)} on axis {axis} (region {start}:{stop}) put a "
-                f"chunk boundary at index {int(bad[0])}, inside a storage {'shard' if unit else 'chunk'} of "
+                f"chunk boundary at index {int(bad[0])}, inside a storage {'shard' if sharded else 'chunk'} of "
                 f"{unit}; parallel writers would overwrite each other's data. Rechunk with "
                 f".chunk() to multiples of {unit}, change encoding['chunks'], or pass safe_chunks=False "
                 "if only one writer touches each chunk"

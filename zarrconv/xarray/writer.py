@@ -334,7 +334,7 @@ def _plan_variable(job: _Job, group_path: str, name: str, v: Any, existing: Arra
     reg = tuple(sel[d] for d in dims)
     if safe_chunks and v.chunks:
         check_chunk_alignment(name, v.chunks, tuple(unit), reg, target.shape,
-                              allow_partial_edges=mode != "r+")
+                              allow_partial_edges=mode != "r+", sharded=target.shards is not None)
     data = v.data
     if hasattr(data, "dask") or type(data).__module__.startswith("dask."):
         job.dask_sources.append(data)

@@ -23,7 +23,7 @@ from zarrconv.conventions.geo._read import _parse_grid_mapping_attr
 from zarrconv.conventions.units import is_time_units, parse_units
 from zarrconv.errors import MetadataError
 
-__all__ = ["validate"]
+__all__ = ["ValidationReport", "validate"]
 
 _SCHEMAS = {
     "zarr_conventions": "zarr-conventions.schema.json",
@@ -75,12 +75,24 @@ def _used_conventions(attrs: Mapping[str, Any]) -> set[str]:
     return used
 
 
+class ValidationReport(list[str]):
+    """The problems found (the list itself, empty when valid) and, in ``warnings``, attributes that
+    are not CF but that readers still understand (``units`` given as a number)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+
+
 class _Report:
     def __init__(self) -> None:
-        self.problems: list[str] = []
+        self.problems = ValidationReport()
 
     def add(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
+
+    def warn(self, where: str, message: str) -> None:
+        self.problems.warnings.append(f"{where}: {message}")
 
 
 def _check_conventions(where: str, attrs: Mapping[str, Any], report: _Report, *, is_array: bool) -> None:
@@ -233,10 +245,14 @@ def _check_units(where: str, attrs: Mapping[str, Any], report: _Report) -> None:
     units = attrs.get("units")
     if units is None or is_time_units(units):
         return
+    if isinstance(units, int | float) and not isinstance(units, bool):
+        # rioxarray and others write units=1 for dimensionless data; CF spells it as the string "1"
+        report.warn(where, f"units={units!r} is a number; CF spells it as the string {str(units)!r} (read as that)")
+        return
     try:
         parse_units(units, where="units")
     except MetadataError as exc:
-        report.add(where, f"unparseable units: {exc}")
+        report.add(where, str(exc))
 
 
 def _proj_crs(attrs: Mapping[str, Any]) -> Any:
@@ -329,7 +345,7 @@ def validate(
     *,
     engine: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
-) -> list[str]:
+) -> ValidationReport:
     """List the georeferencing problems of a Zarr hierarchy; an empty list means none.
 
     Parameters
@@ -345,13 +361,14 @@ def validate(
 
     Returns
     -------
-    One ``"<node path>: <problem>"`` string per problem, for instance
+    A list (:class:`ValidationReport`) of one ``"<node path>: <problem>"`` string per problem, for instance
     ``"/0/temperature: spatial:transform [...] is inconsistent with the 'x'/'y' coordinates"``.
     Checked: ``zarr_conventions`` registrations; ``proj:``/``spatial:``/``multiscales``
     against their JSON Schemas and for use without declaration; every CRS encoding
     (``proj:``, CF grid mapping, GDAL ``_CRS``) parses and they agree; ``spatial:``
     shape, transform and bbox against dimensions and coordinates (also per multiscale
-    level); GDAL ``GeoTransform`` against coordinates; ``units`` parse (CF/UDUNITS).
+    level); GDAL ``GeoTransform`` against coordinates; ``units`` parse (CF/UDUNITS). Its
+    ``warnings`` list, in the same form, what is not CF but still understood (numeric ``units``).
     """
     tree = _open(source, engine, storage_options)
     report = _Report()
