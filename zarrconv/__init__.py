@@ -7,8 +7,7 @@ The public API::
     a = zc.create_array("data.zarr", "temperature", shape=(100, 100), dtype="f4")
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations`` here: it would make ``annotations`` a public name of the package
 from . import config
 from .check import check
 from .convert import convert, migrate_v2_to_v3
@@ -49,6 +48,12 @@ def __getattr__(name: str):
         globals()[name] = module
         return module
     raise AttributeError(f"module 'zarrconv' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API only (``__all__`` and ``__version__``), not the subpackages and helpers imported here."""
+    return sorted({*__all__, "__version__"})
+
 
 __all__ = [
     "Array", "ChecksumError", "ChunkAlignmentError", "CodecError", "ContainsNodeError", "CorruptChunkError",

@@ -706,6 +706,7 @@ def _read_pyramid_source(src: str, path: str | None, options: dict[str, Any]) ->
         names = tuple("c" if a == "s" else a for a in axes)
         return data, names if set(names) <= set("tczyx") else None
     import zarrconv as zc
+
     from .errors import NodeNotFoundError
 
     array = zc.open(src, path, mode="r", storage_options=_options_for(src, options))
