@@ -31,7 +31,8 @@ def _python_without_matplotlib(code: str) -> subprocess.CompletedProcess:
 def rioxarray_store(tmp_path):
     """A georeferenced store as rioxarray writes one, with the common non-CF ``units=1``."""
     rioxarray = pytest.importorskip("rioxarray")
-    ds = xr.Dataset({"ndvi": (("y", "x"), np.linspace(0, 1, 20, dtype="f4").reshape(4, 5), {"units": 1})},
+    ds = xr.Dataset({"ndvi": (("y", "x"), np.linspace(0, 1, 20, dtype="f4").reshape(4, 5), {"units": 1}),
+                     "t": (("y", "x"), np.full((4, 5), 21.5, dtype="f4"), {"units": "degC"})},  # parsed by pint
                     coords={"x": 500005.0 + 10 * np.arange(5), "y": 5000005.0 - 10 * np.arange(4)})
     ds = ds.rio.write_crs("EPSG:32633")
     assert rioxarray.__version__ and ds["ndvi"].attrs["units"] == 1
