@@ -47,6 +47,9 @@ def _dataset() -> xr.Dataset:
                                       dtype="M8[ns]")),
             "model_time": (("x",), noleap, {"standard_name": "time"}),
             "lag": (("x",), np.array([0, 1, -3, 0, 5, 6], dtype="m8[s]").astype("m8[ns]")),
+            "wave": (("x",), np.array([1 + 2j, 0, complex(np.nan, 0), 3j, -1, 0.5j])),
+            "big": (("x",), np.array([0, 1, 2**63, 5, 7, 2**64 - 1], dtype="u8")),
+            "half": (("x",), np.array([0, 1.5, np.nan, 2, -0.0, 65504], dtype="f2")),
         },
         coords={"x": np.arange(6) * 10, "y": [1.5, 2.5, 3.5, 4.5], "height": 2.0, "level": np.int32(0),
                 "label": "surface"},
@@ -56,6 +59,7 @@ def _dataset() -> xr.Dataset:
     ds["masked_int"].encoding = {"dtype": "i4", "_FillValue": -1}
     ds["packed"].encoding = {"dtype": "i2", "scale_factor": 0.1, "add_offset": 10.0, "_FillValue": -32768}
     ds["f32"].encoding = {"_FillValue": None}
+    ds["big"].encoding = {"_FillValue": 5}  # an unsigned 64-bit fill value above 2**63 would not fit JSON's int64
     ds["when"].encoding = {"units": "days since 2000-01-01", "dtype": "f8"}
     ds["lag"].encoding = {"units": "seconds", "dtype": "i8"}
     ds["model_time"].encoding = {"units": "days since 2001-01-01", "calendar": "noleap"}
