@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import array_codecs, cast_value, compression, scale_offset, sharding, strings  # noqa: F401  (register codecs)
+from . import (  # noqa: F401  (register codecs)
+    array_codecs,
+    bitround,
+    cast_value,
+    compression,
+    packbits,
+    reshape,
+    scale_offset,
+    sharding,
+    strings,
+    zfp,
+)
 from .base import CODECS, ChunkSpec, Codec, codec_from_json, register_codec
 from .pipeline import CodecPipeline, V2Pipeline, build_pipeline
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import MetadataError, UnknownCodecError
 from ..format.dtypes import DataType
+from ..format.extensions import must_understand
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,30 @@ class Codec(ABC):
         return f"{type(self).__name__}({self.get_config()})"
 
 
+class IgnoredCodec(Codec):
+    """An unknown codec marked ``must_understand: false``: Zarr 3.1 lets readers skip it, so pipelines
+    leave it out (its ``kind`` is ``"ignored"``) and its document is written back unchanged."""
+
+    name = "ignored"
+    kind = "ignored"
+
+    def __init__(self, doc: dict) -> None:
+        self.doc = doc
+        self.name = doc["name"]  # type: ignore[misc]
+
+    def get_config(self) -> dict:
+        return dict(self.doc.get("configuration") or {})
+
+    def to_json(self) -> dict:
+        return dict(self.doc)
+
+    def encode(self, data: Any, spec: ChunkSpec) -> Any:
+        return data
+
+    def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> Any:
+        return data
+
+
 #: Codec classes by v3 name. Extend with :func:`register_codec`.
 CODECS: dict[str, type[Codec]] = {}
 
@@ -116,6 +141,8 @@ def codec_from_json(doc: Any) -> Codec:
             from .numcodecs_bridge import NumcodecsCodec
 
             return NumcodecsCodec.from_numcodecs_id(name[len("numcodecs."):], config)
+        if must_understand(doc, "codec") is False:
+            return IgnoredCodec(doc)
         raise UnknownCodecError(
             f"unknown codec {name!r}: zarrconv knows {sorted(CODECS)} and numcodecs.<id>; "
             "install or register a codec of that name to read this array"

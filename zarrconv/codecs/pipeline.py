@@ -95,6 +95,7 @@ class CodecPipeline:
     """A v3 codec chain bound to one chunk shape."""
 
     def __init__(self, codecs: list[Codec], spec: ChunkSpec) -> None:
+        codecs = [c for c in codecs if c.kind != "ignored"]  # unknown, must_understand: false
         self.codecs = codecs
         self.spec = spec
         aa: list[Codec] = []
@@ -122,6 +123,7 @@ class CodecPipeline:
             self.aa_specs.append(s)
             s = c.resolve(s)
         self.ab_spec = s
+        ab.resolve(s)  # the array->bytes codec checks the data type and shape it is given (packbits, zfp)
         ab_size = s.nbytes if isinstance(ab, BytesCodec) else None
         self.bb_limits = _limit_chain(bb, ab_size)
         # zero-copy decode: no array->array codecs, native bytes, at most one decompressor

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MetadataError
+from .extensions import parse_extension
 
 #: Most chunks zarrconv plans along one dimension (the planner keeps one offset per chunk,
 #: so this bounds what a hostile or absurd grid can make it allocate: 256 MiB per dimension).
@@ -155,13 +156,8 @@ def run_length_encode(sizes: Any) -> list[Any]:
 
 
 def parse_chunk_grid(value: Any, shape: tuple[int, ...]) -> RegularChunkGrid | RectilinearChunkGrid:
-    """Parse a v3 ``chunk_grid`` document."""
-    if not isinstance(value, dict) or "name" not in value:
-        raise MetadataError(f"chunk_grid {value!r} must be an object with a name")
-    conf = value.get("configuration") or {}
-    if not isinstance(conf, dict):
-        raise MetadataError(f"chunk_grid configuration {conf!r} must be an object")
-    name = value["name"]
+    """Parse a v3 ``chunk_grid`` document (an extension object or a short-hand name)."""
+    name, conf = parse_extension(value, "chunk_grid")
     if name == "regular":
         cs = conf.get("chunk_shape")
         if not isinstance(cs, list) or len(cs) != len(shape) or not all(isinstance(c, int) for c in cs):
@@ -241,11 +237,8 @@ class ChunkKeyEncoding:
 
 
 def parse_chunk_key_encoding(value: Any) -> ChunkKeyEncoding:
-    """Parse a v3 ``chunk_key_encoding`` document."""
-    if not isinstance(value, dict) or "name" not in value:
-        raise MetadataError(f"chunk_key_encoding {value!r} must be an object with a name")
-    conf = value.get("configuration") or {}
-    if not isinstance(conf, dict):
-        raise MetadataError(f"chunk_key_encoding configuration {conf!r} must be an object")
-    sep = conf.get("separator", "/" if value["name"] == "default" else ".")
-    return ChunkKeyEncoding(value["name"], sep)
+    """Parse a v3 ``chunk_key_encoding`` document (an extension object or a short-hand name such as
+    ``"default"``)."""
+    name, conf = parse_extension(value, "chunk_key_encoding")
+    sep = conf.get("separator", "/" if name == "default" else ".")
+    return ChunkKeyEncoding(name, sep)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MetadataError
+from .extensions import must_understand
 
 _CORE = {
     "bool": "?",
@@ -175,6 +176,7 @@ def parse_v3_data_type(value: Any) -> DataType:
     name = value if isinstance(value, str) else value.get("name") if isinstance(value, dict) else None
     if not isinstance(name, str):
         raise MetadataError(f"data_type {value!r} is neither a name nor an object with a name")
+    must_understand(value, "data_type")
     try:
         return core_type(name)
     except KeyError:

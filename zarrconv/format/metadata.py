@@ -29,6 +29,7 @@ from .dtypes import (
     parse_v3_data_type,
     v2_fill_to_json,
 )
+from .extensions import must_understand
 
 ZARR_JSON = "zarr.json"
 ZARRAY = ".zarray"
@@ -207,7 +208,8 @@ def parse_v3_array(doc: Any, where: str) -> ArrayMetadata:
         raise MetadataError(f"{where}: codecs must be a list of codec objects")
     codecs = [{"name": c} if isinstance(c, str) else c for c in codecs]
     for t in doc.get("storage_transformers") or []:
-        raise MetadataError(f"{where}: storage transformer {t!r} is not supported by zarrconv")
+        if not (isinstance(t, dict) and must_understand(t, "storage_transformer") is False):
+            raise MetadataError(f"{where}: storage transformer {t!r} is not supported by zarrconv")
     names = doc.get("dimension_names")
     if names is not None:
         if not isinstance(names, list) or len(names) != len(shape) or not all(
