@@ -101,7 +101,7 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
         """One group's arrays as an ``xr.Dataset`` (lazy), decoded by xarray as for ``engine="zarr"``."""
         store = ZarrconvDataStore.open(
             _normalize(filename_or_obj), group, consolidated=consolidated, storage_options=storage_options,
-            zarr_format=zarr_format, mask_fill=use_zarr_fill_value_as_mask,
+            zarr_format=zarr_format, mask_fill=use_zarr_fill_value_as_mask, packed=not mask_and_scale,
         )
         return _decode(store, mask_and_scale=mask_and_scale, decode_times=decode_times,
                        concat_characters=concat_characters, decode_coords=decode_coords,
@@ -140,7 +140,7 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
                 arrays = {k: v for k, v in arrays.items() if k not in levels}
                 for level, ds in levels.items():
                     out[f"{path.rstrip('/')}/{level}"] = ds
-            store = ZarrconvDataStore(grp, arrays, mask_fill=use_zarr_fill_value_as_mask)
+            store = ZarrconvDataStore(grp, arrays, mask_fill=use_zarr_fill_value_as_mask, packed=not mask_and_scale)
             out[path] = _decode(store, **decoders)
         return dict(sorted(out.items(), key=lambda kv: (kv[0].count("/") if kv[0] != "/" else 0, kv[0])))
 

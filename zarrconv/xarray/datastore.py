@@ -17,6 +17,7 @@ from xarray.core import indexing
 from xarray.core.utils import FrozenDict
 from xarray.core.variable import Variable
 
+from ..codecs.cf_packing import packed_form
 from ..core import Array, Group, open_group
 from ..errors import MetadataError, NodeNotFoundError
 from .encoding import DIMENSION_KEY, decode_fill_attr, is_vlen_str, string_dtype
@@ -143,26 +144,34 @@ class ZarrconvDataStore(AbstractDataStore):
     decodes a CF ``_FillValue`` attribute stored next to the data.
     """
 
-    __slots__ = ("_arrays", "_mask_fill", "group")
+    __slots__ = ("_arrays", "_mask_fill", "_packed", "group")
 
-    def __init__(self, group: Group, arrays: dict[str, Array] | None = None, mask_fill: bool | None = None) -> None:
+    def __init__(self, group: Group, arrays: dict[str, Array] | None = None, mask_fill: bool | None = None,
+                 packed: bool = False) -> None:
         self.group = group
+        #: show arrays packed with scale_offset + cast_value as their stored integers with CF
+        #: scale_factor/add_offset attributes (xarray's mask_and_scale=False / decode_cf=False)
+        self._packed = packed
         self._arrays = arrays if arrays is not None else group.arrays()
         self._mask_fill = group.zarr_format == 2 if mask_fill is None else bool(mask_fill)
 
     @classmethod
     def open(cls, store: Any, group: str | None = None, *, consolidated: bool | None = None,
              storage_options: dict | None = None, zarr_format: int | None = None,
-             mask_fill: bool | None = None) -> ZarrconvDataStore:
+             mask_fill: bool | None = None, packed: bool = False) -> ZarrconvDataStore:
         """Open the group ``group`` of ``store`` read-only (one metadata read when consolidated)."""
         return cls(open_root(store, group, consolidated=consolidated, storage_options=storage_options,
-                             zarr_format=zarr_format), mask_fill=mask_fill)
+                             zarr_format=zarr_format), mask_fill=mask_fill, packed=packed)
 
     # -- reading ---------------------------------------------------------------------------------
     def open_store_variable(self, name: str, array: Array | None = None) -> Variable:
         """The raw (not CF-decoded) variable of one array."""
         array = self._arrays[name] if array is None else array
         dims, attrs = _dims_and_attrs(array)
+        packed = packed_form(array.metadata) if self._packed else None
+        if packed is not None:
+            array = Array(array.store, array.path, packed[0])
+            attrs.update(packed[1])
         wrapper = ZarrconvBackendArray(array)
         layout = storage_layout(array)
         chunks = layout.pop("chunks")

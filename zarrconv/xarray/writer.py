@@ -36,6 +36,7 @@ from .encoding import (
     encode_fill_attr,
     extract_encoding,
 )
+from .packing import packing_as_codecs
 
 _MODES = ("w", "w-", "a", "r+")
 Region = Mapping[Hashable, slice | Literal["auto"]] | Literal["auto"] | None
@@ -90,6 +91,7 @@ def encode_variable(var: Any, name: Hashable, zarr_format: int) -> Any:
     from xarray.backends.common import ensure_dtype_not_object
     from xarray.coding import strings
 
+    var = packing_as_codecs(var, name, zarr_format)  # encoding cf_packing="codecs"
     coders = getattr(conventions, "ZARR_CODERS", None)
     var = conventions.encode_cf_variable(var, name=name, coders=coders) if coders else \
         conventions.encode_cf_variable(var, name=name)
@@ -383,7 +385,9 @@ def to_zarr(
             coordinates) to write into part of existing variables.
         encoding: per-variable dict (per node path for a DataTree) with ``chunks``, ``shards``,
             ``compressors``, ``filters``, ``serializer``, ``dtype``, ``_FillValue``, ``units``,
-            ``calendar``, ``scale_factor``, ``add_offset``, ``fill_value`` (v3), ...
+            ``calendar``, ``scale_factor``, ``add_offset``, ``fill_value`` (v3), ``cf_packing="codecs"``
+            (v3: store ``scale_factor``/``add_offset``/integer ``dtype`` packing as the ``scale_offset`` and
+            ``cast_value`` codecs instead of packed integers), ...
         consolidated: consolidate the store's metadata at the end.
         zarr_format: 2 or 3; default 3 for a new store, the stored format otherwise.
         compute: False writes metadata now and returns a ``dask.delayed`` that writes the data.
