@@ -3,6 +3,9 @@
 ``threads``: worker threads for chunk I/O and codecs (default: CPU count).
 ``remote_concurrency``: concurrent requests one batch may have in flight on a remote store.
 ``retries`` / ``retry_backoff``: attempts and initial backoff (s) for transient remote errors.
+``remote_store``: which implementation serves remote URLs: ``"auto"`` (obstore for ``s3://`` and
+``http(s)://`` when it is installed and takes the storage options, fsspec otherwise), ``"obstore"``
+or ``"fsspec"`` (see ``zarrconv/store/obstore_url.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ _settings: dict[str, Any] = {
     "remote_concurrency": 64,
     "retries": 5,
     "retry_backoff": 0.05,
+    "remote_store": "auto",
 }
 
 

@@ -1,17 +1,20 @@
-"""Stores: bytes by key. Local directories, memory, zip files, and any fsspec URL or filesystem."""
+"""Stores: bytes by key. Local directories, memory, zip files, obstore stores, and any fsspec URL or filesystem."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
+from ..errors import StoreError
 from .base import ByteRange, Store, validate_key
 from .fsspec_store import FsspecStore
 from .local import LocalStore
 from .memory import MemoryStore
+from .obstore_store import ObstoreStore
+from .obstore_url import NotForObstore, remote_store_choice, wants_obstore
 from .zip import ZipStore
 
-StoreLike = Any  # str | os.PathLike | Store | fsspec.FSMap | fsspec.AbstractFileSystem | dict
+StoreLike = Any  # str | os.PathLike | Store | fsspec.FSMap | fsspec.AbstractFileSystem | dict | obstore store
 
 
 def _is_local(s: str) -> bool:
@@ -35,6 +38,20 @@ def _zip_url_store(url: str, mode: str, storage_options: dict | None) -> Store:
     return from_url(url, mode="r", storage_options=storage_options)
 
 
+def _remote_url_store(url: str, mode: str, storage_options: dict | None) -> Store:
+    """A URL's store: obstore where ``zarrconv.config`` ``remote_store`` picks it (by default ``s3://`` and
+    ``http(s)://`` when obstore is installed and takes the options), fsspec otherwise."""
+    from .fsspec_store import from_url
+
+    if wants_obstore(url):
+        try:
+            return ObstoreStore.from_url(url, mode=mode, storage_options=storage_options)
+        except NotForObstore as e:
+            if remote_store_choice() == "obstore":
+                raise StoreError(str(e)) from e
+    return from_url(url, mode=mode, storage_options=storage_options)
+
+
 def make_store(
     store: StoreLike,
     *,
@@ -49,6 +66,11 @@ def make_store(
     * a :class:`Store` (made read-only for ``mode='r'``);
     * a local path (``str``, ``pathlib.Path``, ``file://...``); a path ending in ``.zip`` (or
       ``.ozx``, a zipped OME-Zarr) that is not a directory is a :class:`~zarrconv.store.zip.ZipStore`;
+    * ``s3://`` and ``http(s)://`` URLs: an :class:`~zarrconv.store.obstore_store.ObstoreStore` when the
+      ``obstore`` package is installed (s3fs-style ``storage_options`` are translated), else fsspec;
+      ``zarrconv.config.set(remote_store="fsspec")`` keeps fsspec, ``remote_store="obstore"`` also
+      takes ``gs://`` and ``az://`` through obstore;
+    * an ``obstore`` store instance (``obstore.store.S3Store(...)``, ...), with ``path`` a directory in it;
     * any fsspec URL with ``storage_options`` for its filesystem: ``s3://bucket/data.zarr``,
       ``gs://``, ``az://``, ``https://host/data.zarr`` (read-only), ``memory://name``,
       ``zip://<dir>::<archive URL>``, a remote ``....zip`` URL (read-only),
@@ -89,11 +111,15 @@ def make_store(
             protocol = s.split("://", 1)[0]
             options = {protocol: storage_options} if storage_options else None
             return from_url(f"zip://::{s.rstrip('/')}", mode="r", storage_options=options)
-        return from_url(s, mode=mode, storage_options=storage_options)
+        return _remote_url_store(s, mode, storage_options)
     if isinstance(store, dict):
         return MemoryStore(store, read_only=read_only)
+    if type(store).__module__.split(".", 1)[0] == "obstore":
+        if storage_options:
+            raise TypeError("storage_options apply to URLs; configure the obstore store you pass instead")
+        return ObstoreStore(store, path or "", read_only=read_only)
     raise TypeError(f"cannot use {type(store).__name__} as a store: pass a path, URL, fsspec filesystem or zarrconv Store")
 
 
-__all__ = ["ByteRange", "FsspecStore", "LocalStore", "MemoryStore", "Store", "StoreLike", "ZipStore", "make_store",
+__all__ = ["ByteRange", "FsspecStore", "LocalStore", "MemoryStore", "ObstoreStore", "Store", "StoreLike", "ZipStore", "make_store",
            "validate_key"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 
 from .. import config
 
@@ -35,6 +36,11 @@ TRANSIENT_TYPE_NAMES = frozenset({
 _TRANSIENT_PHRASES = ("slowdown", "reduce your request rate", "service unavailable", "too many requests",
                       "connection reset", "connection aborted", "timed out", "throttl")
 MAX_DELAY = 5.0
+#: statuses of the 5xx class that no retry changes (the server does not implement the method or version)
+FINAL_SERVER_STATUSES = frozenset({501, 505})
+#: how obstore (Rust object_store) reports an HTTP status and a failed connection in its error text
+_OBSTORE_STATUS = re.compile(r"status code: (\d{3})")
+_OBSTORE_TRANSIENT_KIND = re.compile(r"kind: (Connect|Request|Timeout|Interrupted|Decode)\b")
 
 
 def _status_of(exc: BaseException) -> int | None:
@@ -47,7 +53,15 @@ def _status_of(exc: BaseException) -> int | None:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if isinstance(status, int):
             return status
+    if _from_obstore(exc):
+        match = _OBSTORE_STATUS.search(str(exc))
+        if match:
+            return int(match.group(1))
     return None
+
+
+def _from_obstore(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".", 1)[0] == "obstore"
 
 
 def _code_of(exc: BaseException) -> str | None:
@@ -79,7 +93,10 @@ def is_transient(exc: BaseException) -> bool:
         if any(c.__name__ in TRANSIENT_TYPE_NAMES for c in type(e).__mro__):
             return True
         status = _status_of(e)
-        if status is not None and (status in TRANSIENT_STATUSES or status >= 500):
+        if status is not None and (status in TRANSIENT_STATUSES
+                                   or (status >= 500 and status not in FINAL_SERVER_STATUSES)):
+            return True
+        if status is None and _from_obstore(e) and _OBSTORE_TRANSIENT_KIND.search(str(e)):
             return True
         code = _code_of(e)
         if code is not None and code in TRANSIENT_CODES:

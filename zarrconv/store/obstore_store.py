@@ -1,0 +1,442 @@
+"""A store on ``obstore`` (Rust ``object_store``): S3, GCS, Azure, HTTP, local and memory.
+
+One :meth:`ObstoreStore.get_many` sends all of its requests at once through obstore's async API,
+driven from fsspec's event-loop thread (so it works from threads, coroutines and Jupyter cells):
+whole objects with ``get_async``, the byte ranges of one object with one ``get_ranges_async`` (obstore
+merges nearby ranges into one request), suffix and open-ended ranges with ``get_async`` and a
+range option. At most ``zarrconv.config`` ``remote_concurrency`` requests are in flight; transient
+failures are retried as :mod:`zarrconv.store.retry` defines (obstore's own client retries are off
+unless ``retry_config`` is given). Missing keys read as ``None``.
+
+Two things obstore cannot do are handed to fsspec when the store was opened from a URL with
+fsspec-compatible options:
+
+* obstore's runtime does not survive ``fork``: in a process forked after obstore ran, requests go
+  through an equivalent :class:`~zarrconv.store.fsspec_store.FsspecStore`;
+* plain HTTP servers do not answer WebDAV listings: directory listings of ``http(s)://`` stores then
+  read the server's HTML index as fsspec does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from .. import config
+from ..errors import ReadOnlyError, StoreError
+from .base import ByteRange, Store, Value, joined, validate_key, value_size
+from .fsspec_store import FsspecStore
+from .fsspec_store import from_url as fsspec_from_url
+from .retry import backoff_delay, is_transient, max_retries
+
+#: above this many bytes a value is uploaded in parts (multipart upload on object stores)
+MULTIPART_SIZE = 5 * 1024 * 1024
+_STATUS_NOT_SATISFIABLE = "416"
+
+_runtime_pid: int | None = None  # the process in which obstore's runtime ran, once it has
+_runtime_lost = False  # true in a process forked from one where it ran: obstore would hang here
+
+
+def _after_fork_in_child() -> None:
+    global _runtime_lost
+    if _runtime_pid is not None:
+        _runtime_lost = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def obstore_usable() -> bool:
+    """False in a process forked after obstore's (tokio) runtime started: its threads are gone."""
+    return not _runtime_lost
+
+
+def _is_obstore_store(obj: Any) -> bool:
+    return type(obj).__module__.split(".", 1)[0] == "obstore"
+
+
+def _scheme_url(store: Any) -> str:
+    """A readable URL for an obstore store instance."""
+    name = type(store).__name__
+    prefix = str(getattr(store, "prefix", None) or "")
+    cfg = getattr(store, "config", None) or {}
+    if name == "S3Store":
+        base = f"s3://{cfg.get('bucket', '')}"
+    elif name == "GCSStore":
+        base = f"gs://{cfg.get('bucket', '')}"
+    elif name == "AzureStore":
+        base = f"az://{cfg.get('container_name', '')}"
+    elif name == "HTTPStore":
+        return str(store.url).rstrip("/")
+    elif name == "LocalStore":
+        return f"file://{prefix}" if prefix else "file:///"
+    else:
+        base = "memory://"
+    return f"{base}/{prefix.strip('/')}".rstrip("/") if prefix else base
+
+
+class ObstoreStore(Store):
+    """Keys below ``root`` of an obstore store (``obstore.store.S3Store``, ``GCSStore``, ``AzureStore``,
+    ``HTTPStore``, ``LocalStore``, ``MemoryStore``).
+
+    Args:
+        store: the obstore store, configured with its credentials.
+        root: a directory inside it ("" for its own prefix).
+        read_only: refuse every mutation. Always true for ``HTTPStore``.
+        url: how to name the store in messages (derived from ``store`` when omitted).
+        fsspec_fallback: ``(url, storage_options)`` of the same location for fsspec, used after fork and
+            for listing plain HTTP servers; :meth:`from_url` fills it in.
+    """
+
+    writes_parts = True
+    prefers_single_batch = True
+
+    def __init__(self, store: Any, root: str = "", read_only: bool = False, *, url: str | None = None,
+                 fsspec_fallback: tuple[str, dict[str, Any]] | None = None) -> None:
+        if not _is_obstore_store(store):
+            raise TypeError(f"ObstoreStore takes an obstore store (obstore.store.S3Store, ...), got "
+                            f"{type(store).__name__}")
+        self.inherently_read_only = type(store).__name__ == "HTTPStore"
+        super().__init__(read_only or self.inherently_read_only)
+        self.store = store
+        self.root = root.strip("/")
+        self._url = url.rstrip("/") if url else _scheme_url(store) + (f"/{self.root}" if self.root else "")
+        self.fsspec_fallback = fsspec_fallback
+        self._setup()
+
+    def _setup(self) -> None:
+        self._sem: tuple[Any, int, asyncio.Semaphore] | None = None
+        self._fallback_store: FsspecStore | None = None
+        self._ranges_ignored = False  # set when an HTTP server answered a range request with the whole object
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        for name in ("_sem", "_fallback_store"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._setup()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObstoreStore) and other.store is self.store and other.root == self.root
+
+    def __hash__(self) -> int:
+        return hash((id(self.store), self.root))
+
+    @classmethod
+    def from_url(cls, url: str, *, mode: str = "r", storage_options: dict | None = None) -> ObstoreStore:
+        """A store for ``s3://bucket/path``, ``gs://...``, ``az://...``, ``https://host/path``: fsspec-style
+        ``storage_options`` of s3fs are translated, obstore's own options pass through.
+
+        Raises :class:`~zarrconv.store.obstore_url.NotForObstore` when obstore cannot take the options.
+        """
+        from .obstore_url import build
+
+        store = build(url, storage_options)
+        return cls(store, read_only=mode == "r", url=url, fsspec_fallback=(url, dict(storage_options or {})))
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def check_writable(self, key: str = "") -> None:
+        if self.inherently_read_only:
+            raise ReadOnlyError(f"store {self.url!r} is read-only: HTTP stores cannot be written; cannot modify "
+                                f"{key!r} (write to a local path, s3:// or another writable store)")
+        super().check_writable(key)
+
+    def _path(self, key: str) -> str:
+        validate_key(key)
+        return f"{self.root}/{key}" if self.root else key
+
+    def _relative(self, path: str) -> str:
+        return path[len(self.root) + 1:] if self.root else path
+
+    # -- fsspec where obstore cannot go --------------------------------------------------------
+    def _fallback(self, why: str) -> FsspecStore:
+        if self.fsspec_fallback is None:
+            raise StoreError(f"cannot use {self.url!r} {why} with this obstore store; open it from a URL "
+                             "(make_store / ObstoreStore.from_url) or use remote_store='fsspec'")
+        if self._fallback_store is None:
+            url, options = self.fsspec_fallback
+            self._fallback_store = fsspec_from_url(url, mode="r" if self.read_only else "w",
+                                                   storage_options=options)
+        return self._fallback_store
+
+    def _forked(self) -> FsspecStore | None:
+        """The fsspec twin when obstore cannot run in this process (forked after it ran), else None."""
+        return None if obstore_usable() else self._fallback("in a process forked after obstore ran "
+                                                            "(use the 'spawn' or 'forkserver' start method)")
+
+    # -- the batch engine ------------------------------------------------------------------------
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        limit = max(1, int(config.get("remote_concurrency")))
+        if self._sem is None or self._sem[0] is not loop or self._sem[1] != limit:
+            self._sem = (loop, limit, asyncio.Semaphore(limit))
+        return self._sem[2]
+
+    def _error(self, verb: str, key: str, exc: BaseException, attempts: int) -> StoreError:
+        msg = f"cannot {verb} {self.describe(key)}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        if attempts > 1:
+            msg += (f" (gave up after {attempts} attempts; transient errors are retried "
+                    "zarrconv.config 'retries' times)")
+        return StoreError(msg)
+
+    async def _attempt(self, fn: Callable[[], Awaitable[Any]], verb: str, key: str) -> Any:
+        retries = max_retries()
+        attempt = 0
+        sem = self._semaphore()
+        while True:
+            try:
+                async with sem:
+                    return await fn()
+            except (ReadOnlyError, StoreError):
+                raise
+            except Exception as e:  # noqa: BLE001 - classified: transient ones retried, others raised
+                if attempt >= retries or not is_transient(e):
+                    raise self._error(verb, key, e, attempt + 1) from e
+            await asyncio.sleep(backoff_delay(attempt))
+            attempt += 1
+
+    def _run(self, jobs: list[Awaitable[Any]]) -> list[Any]:
+        """Run the coroutines concurrently on fsspec's loop thread; results in order. The first error is
+        raised once every job has finished, so that nothing is still being written when the caller hears."""
+        global _runtime_pid
+        if not jobs:
+            return []
+        import fsspec.asyn
+
+        _runtime_pid = _runtime_pid or os.getpid()
+
+        async def gather() -> list[Any]:
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+            for r in results:
+                if isinstance(r, BaseException):
+                    raise r
+            return results
+
+        return fsspec.asyn.sync(fsspec.asyn.get_loop(), gather)
+
+    # -- reading ---------------------------------------------------------------------------------
+    async def _whole(self, path: str, options: dict | None = None) -> bytes | None:
+        import obstore as obs
+
+        try:
+            result = await obs.get_async(self.store, path, options=options)
+            return bytes(await result.bytes_async())
+        except FileNotFoundError:
+            return None
+
+    async def _ranged(self, key: str, rng: ByteRange) -> bytes | None:
+        """One suffix or open-ended range (``(-n, None)``, ``(start, None)``)."""
+        from obstore.exceptions import NotSupportedError
+
+        start, _ = rng
+        option = {"suffix": -start} if start < 0 else {"offset": start}
+        if self._ranges_ignored:
+            return _sliced(await self._whole(self._path(key)), rng)
+        try:
+            return await self._whole(self._path(key), {"range": option})
+        except NotSupportedError:  # an HTTP server that ignores Range answered with the whole object
+            self._ranges_ignored = True
+            return _sliced(await self._whole(self._path(key)), rng)
+        except Exception as e:  # noqa: BLE001 - only "range past the end" is handled, the rest re-raised
+            if _not_satisfiable(e):
+                return b"" if await self._exists(key) else None
+            raise
+
+    async def _bounded(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes | None]:
+        """Several ``(start, stop)`` ranges of one object, in one ``get_ranges_async`` call."""
+        import obstore as obs
+        from obstore.exceptions import NotSupportedError
+
+        path = self._path(key)
+        if not self._ranges_ignored:
+            try:
+                parts = await obs.get_ranges_async(self.store, path, starts=[r[0] for r in ranges],
+                                                   ends=[r[1] for r in ranges])
+                return [bytes(p) for p in parts]
+            except FileNotFoundError:
+                return [None] * len(ranges)
+            except NotSupportedError:
+                self._ranges_ignored = True
+            except Exception as e:  # noqa: BLE001 - only ranges past the end are handled, the rest re-raised
+                if not (_not_satisfiable(e) or _panicked(e)):
+                    raise
+        data = await self._whole(path)  # ranges ignored by the server, or one of them past the end
+        return [_sliced(data, r) for r in ranges]
+
+    async def _exists(self, key: str) -> bool:
+        import obstore as obs
+
+        try:
+            await obs.head_async(self.store, self._path(key))
+            return True
+        except FileNotFoundError:
+            return False
+
+    def _read_jobs(self, requests: Sequence[tuple[str, ByteRange | None]]) -> tuple[list, list]:
+        """Coroutines for ``requests`` and, per coroutine, the request indexes its results fill."""
+        jobs: list[Awaitable[Any]] = []
+        targets: list[list[int]] = []
+        bounded: dict[str, list[int]] = defaultdict(list)
+        for i, (key, rng) in enumerate(requests):
+            path = self._path(key)
+            if rng is None or rng == (0, None):
+                jobs.append(self._attempt(lambda p=path: self._whole(p), "read", key))
+                targets.append([i])
+            elif rng[1] is None:
+                jobs.append(self._attempt(lambda k=key, r=rng: self._ranged(k, r), "read", key))
+                targets.append([i])
+            else:
+                bounded[key].append(i)
+        for key, indexes in bounded.items():
+            ranges = [requests[i][1] for i in indexes]
+            jobs.append(self._attempt(lambda k=key, rs=ranges: self._bounded_nonempty(k, rs), "read", key))
+            targets.append(indexes)
+        return jobs, targets
+
+    async def _bounded_nonempty(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes | None]:
+        """:meth:`_bounded`, with empty ranges (which obstore refuses) answered without a request."""
+        wanted = [i for i, (start, stop) in enumerate(ranges) if stop > start]
+        out: list[bytes | None] = [b""] * len(ranges)
+        if wanted:
+            got = await self._bounded(key, [ranges[i] for i in wanted])
+            for i, data in zip(wanted, got):
+                out[i] = data
+        if len(wanted) < len(ranges) and not await self._exists(key):
+            return [None] * len(ranges)
+        return out
+
+    def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
+        return self.get_many([(key, byte_range)])[0]
+
+    def get_many(self, requests: Sequence[tuple[str, ByteRange | None]]) -> list[bytes | None]:
+        """All requests concurrently (bounded by ``remote_concurrency``); None for missing keys."""
+        twin = self._forked()
+        if twin is not None:
+            return twin.get_many(requests)
+        jobs, targets = self._read_jobs(requests)
+        out: list[bytes | None] = [None] * len(requests)
+        for indexes, result in zip(targets, self._run(jobs)):
+            for i, data in zip(indexes, result if isinstance(result, list) else [result]):
+                out[i] = data
+        return out
+
+    # -- listing -----------------------------------------------------------------------------------
+    def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
+        """One delimited listing: the keys and child prefixes directly below ``prefix``."""
+        twin = self._forked()
+        if twin is not None:
+            return twin.list_dir(prefix)
+        import obstore as obs
+        from obstore.exceptions import BaseError
+
+        base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+
+        async def listing() -> Any:
+            try:
+                return await obs.list_with_delimiter_async(self.store, base or None)
+            except FileNotFoundError:
+                return {"common_prefixes": [], "objects": []}
+
+        try:
+            found = self._run([self._attempt(listing, "list", prefix or ".")])[0]
+        except StoreError as e:
+            if self.inherently_read_only and isinstance(e.__cause__, BaseError):
+                return self._fallback("to list a plain HTTP server").list_dir(prefix)
+            raise
+        cut = len(base) + 1 if base else 0
+        dirs = {p[cut:] for p in found["common_prefixes"] if p[cut:]}
+        keys = {m["path"][cut:] for m in found["objects"] if m["path"][cut:] and "/" not in m["path"][cut:]}
+        return sorted(keys - dirs), sorted(dirs)
+
+    def list_prefix(self, prefix: str) -> Iterator[str]:
+        """One recursive listing: every key below ``prefix``."""
+        twin = self._forked()
+        if twin is not None:
+            return twin.list_prefix(prefix)
+        import obstore as obs
+
+        base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+
+        async def listing() -> list[str]:
+            try:
+                return [m["path"] for m in await obs.list(self.store, base or None).collect_async()]
+            except FileNotFoundError:
+                return []
+
+        paths = self._run([self._attempt(listing, "list", prefix or ".")])[0]
+        keys = (self._relative(p) for p in paths)
+        return iter(sorted(k for k in keys if k.startswith(prefix)))
+
+    # -- writing -------------------------------------------------------------------------------------
+    async def _put(self, path: str, value: Value) -> None:
+        import obstore as obs
+
+        if isinstance(value, list) and value_size(value) > MULTIPART_SIZE:
+            await obs.put_async(self.store, path, [memoryview(p).cast("B") for p in value])
+        else:
+            await obs.put_async(self.store, path, joined(value))
+
+    async def _delete(self, path: str) -> None:
+        import obstore as obs
+
+        try:
+            await obs.delete_async(self.store, path)
+        except FileNotFoundError:
+            pass
+
+    def set(self, key: str, value: Value) -> None:
+        self.set_many({key: value})
+
+    def set_many(self, items: Mapping[str, Value]) -> None:
+        """Write all items concurrently; each object is written whole (PUTs are atomic)."""
+        for key in items:
+            self.check_writable(key)
+        twin = self._forked()
+        if twin is not None:
+            return twin.set_many(items)
+        self._run([self._attempt(lambda p=self._path(k), v=v: self._put(p, v), "write", k) for k, v in items.items()])
+
+    def delete(self, key: str) -> None:
+        self.delete_many([key])
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove all keys concurrently; missing keys are not an error."""
+        for key in keys:
+            self.check_writable(key)
+        twin = self._forked()
+        if twin is not None:
+            return twin.delete_many(keys)
+        self._run([self._attempt(lambda p=self._path(k): self._delete(p), "delete", k) for k in keys])
+
+
+def _sliced(data: bytes | None, rng: ByteRange) -> bytes | None:
+    if data is None:
+        return None
+    start, stop = rng
+    return data[start:] if start < 0 else data[start:stop]
+
+
+def _panicked(exc: BaseException) -> bool:
+    """Whether obstore's Rust code panicked: ``get_ranges`` does when merged ranges run past the end of the
+    object (the class, ``pyo3_async_runtimes.RustPanic``, is not importable, so it is known by name)."""
+    return type(exc).__name__ == "RustPanic"
+
+
+def _not_satisfiable(exc: BaseException) -> bool:
+    """Whether obstore's error is the server's 416 "range not satisfiable" (a range past the end)."""
+    from obstore.exceptions import GenericError
+
+    return isinstance(exc, GenericError) and f"status code: {_STATUS_NOT_SATISFIABLE}" in str(exc)
+
+
+__all__ = ["MULTIPART_SIZE", "ObstoreStore", "obstore_usable"]
