@@ -1,10 +1,11 @@
 """A store on ``obstore`` (Rust ``object_store``): S3, GCS, Azure, HTTP, local and memory.
 
-One :meth:`ObstoreStore.get_many` sends all of its requests at once through obstore's async API,
-driven from fsspec's event-loop thread (so it works from threads, coroutines and Jupyter cells):
-whole objects with ``get_async``, the byte ranges of one object with one ``get_ranges_async`` (obstore
-merges nearby ranges into one request), suffix and open-ended ranges with ``get_async`` and a
-range option. At most ``zarrconv.config`` ``remote_concurrency`` requests are in flight; transient
+One :meth:`ObstoreStore.get_many` sends all of its requests at once, each from one of
+``remote_concurrency`` request threads blocked in obstore's Rust code with the GIL released (so it works
+from threads, coroutines and Jupyter cells; obstore's async API would have its Rust threads call back into
+Python, which can abort the process when it exits): whole objects with ``get``, the byte ranges of one
+object with one ``get_ranges`` (obstore merges nearby ranges into one request), suffix and open-ended
+ranges with ``get`` and a range option. At most ``zarrconv.config`` ``remote_concurrency`` requests are in flight; transient
 failures are retried as :mod:`zarrconv.store.retry` defines (obstore's own client retries are off
 unless ``retry_config`` is given). Missing keys read as ``None``.
 
@@ -19,10 +20,12 @@ fsspec-compatible options:
 
 from __future__ import annotations
 
-import asyncio
 import os
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import config
@@ -47,6 +50,23 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, size, pool)
+_pool_lock = threading.Lock()
+
+
+def _request_pool() -> ThreadPoolExecutor:
+    """The threads that make requests, ``remote_concurrency`` of them, shared by every ObstoreStore of this
+    process. Each blocks in obstore's Rust code with the GIL released; nothing runs Python on obstore's own
+    threads, so interpreter exit cannot race with them."""
+    global _pool
+    size = max(1, int(config.get("remote_concurrency")))
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid() or _pool[1] != size:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[2].shutdown(wait=False)
+            _pool = (os.getpid(), size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="zarrconv-obstore"))
+        return _pool[2]
 
 
 def obstore_usable() -> bool:
@@ -108,14 +128,12 @@ class ObstoreStore(Store):
         self._setup()
 
     def _setup(self) -> None:
-        self._sem: tuple[Any, int, asyncio.Semaphore] | None = None
         self._fallback_store: FsspecStore | None = None
         self._ranges_ignored = False  # set when an HTTP server answered a range request with the whole object
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
-        for name in ("_sem", "_fallback_store"):
-            state.pop(name, None)
+        state.pop("_fallback_store", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -175,13 +193,6 @@ class ObstoreStore(Store):
                                                             "(use the 'spawn' or 'forkserver' start method)")
 
     # -- the batch engine ------------------------------------------------------------------------
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        limit = max(1, int(config.get("remote_concurrency")))
-        if self._sem is None or self._sem[0] is not loop or self._sem[1] != limit:
-            self._sem = (loop, limit, asyncio.Semaphore(limit))
-        return self._sem[2]
-
     def _error(self, verb: str, key: str, exc: BaseException, attempts: int) -> StoreError:
         msg = f"cannot {verb} {self.describe(key)}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
         if attempts > 1:
@@ -189,131 +200,133 @@ class ObstoreStore(Store):
                     "zarrconv.config 'retries' times)")
         return StoreError(msg)
 
-    async def _attempt(self, fn: Callable[[], Awaitable[Any]], verb: str, key: str) -> Any:
+    def _attempt(self, verb: str, key: str, fn: Callable[[], Any]) -> Any:
         retries = max_retries()
         attempt = 0
-        sem = self._semaphore()
         while True:
             try:
-                async with sem:
-                    return await fn()
+                return fn()
             except (ReadOnlyError, StoreError):
                 raise
             except Exception as e:  # noqa: BLE001 - classified: transient ones retried, others raised
                 if attempt >= retries or not is_transient(e):
                     raise self._error(verb, key, e, attempt + 1) from e
-            await asyncio.sleep(backoff_delay(attempt))
+            time.sleep(backoff_delay(attempt))
             attempt += 1
 
-    def _run(self, jobs: list[Awaitable[Any]]) -> list[Any]:
-        """Run the coroutines concurrently on fsspec's loop thread; results in order. The first error is
-        raised once every job has finished, so that nothing is still being written when the caller hears."""
+    def _run(self, jobs: list[tuple[str, str, Callable[[], Any]]]) -> list[Any]:
+        """Run ``(verb, key, job)`` jobs concurrently on the request threads; results in order. The first
+        error is raised once every job has finished, so that nothing is still being written when the
+        caller hears of it."""
         global _runtime_pid
-        if not jobs:
-            return []
-        import fsspec.asyn
-
         _runtime_pid = _runtime_pid or os.getpid()
-
-        async def gather() -> list[Any]:
-            results = await asyncio.gather(*jobs, return_exceptions=True)
-            for r in results:
-                if isinstance(r, BaseException):
-                    raise r
-            return results
-
-        return fsspec.asyn.sync(fsspec.asyn.get_loop(), gather)
+        if len(jobs) <= 1:
+            return [self._attempt(*job) for job in jobs]
+        futures = [_request_pool().submit(self._attempt, *job) for job in jobs]
+        results: list[Any] = []
+        error: BaseException | None = None
+        for f in futures:
+            try:
+                results.append(f.result())
+            except BaseException as e:  # noqa: BLE001 - re-raised below, after the others finish
+                error = error or e
+                results.append(None)
+        if error is not None:
+            raise error
+        return results
 
     # -- reading ---------------------------------------------------------------------------------
-    async def _whole(self, path: str, options: dict | None = None) -> bytes | None:
+    def _whole(self, path: str, options: dict | None = None) -> bytes | None:
         import obstore as obs
 
         try:
-            result = await obs.get_async(self.store, path, options=options)
-            return bytes(await result.bytes_async())
+            return bytes(obs.get(self.store, path, options=options).bytes())
         except FileNotFoundError:
             return None
 
-    async def _ranged(self, key: str, rng: ByteRange) -> bytes | None:
+    def _ranged(self, key: str, rng: ByteRange) -> bytes | None:
         """One suffix or open-ended range (``(-n, None)``, ``(start, None)``)."""
         from obstore.exceptions import NotSupportedError
 
         start, _ = rng
         option = {"suffix": -start} if start < 0 else {"offset": start}
         if self._ranges_ignored:
-            return _sliced(await self._whole(self._path(key)), rng)
+            return _sliced(self._whole(self._path(key)), rng)
         try:
-            return await self._whole(self._path(key), {"range": option})
+            return self._whole(self._path(key), {"range": option})
         except NotSupportedError:  # an HTTP server that ignores Range answered with the whole object
             self._ranges_ignored = True
-            return _sliced(await self._whole(self._path(key)), rng)
+            return _sliced(self._whole(self._path(key)), rng)
         except Exception as e:  # noqa: BLE001 - only "range past the end" is handled, the rest re-raised
             if _not_satisfiable(e):
-                return b"" if await self._exists(key) else None
+                return b"" if self._exists(key) else None
             raise
 
-    async def _bounded(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes | None]:
-        """Several ``(start, stop)`` ranges of one object, in one ``get_ranges_async`` call."""
+    def _bounded(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes | None]:
+        """Several ``(start, stop)`` ranges of one object, in one ``get_ranges`` call."""
         import obstore as obs
         from obstore.exceptions import NotSupportedError
 
         path = self._path(key)
         if not self._ranges_ignored:
             try:
-                parts = await obs.get_ranges_async(self.store, path, starts=[r[0] for r in ranges],
-                                                   ends=[r[1] for r in ranges])
+                parts = obs.get_ranges(self.store, path, starts=[r[0] for r in ranges], ends=[r[1] for r in ranges])
                 return [bytes(p) for p in parts]
             except FileNotFoundError:
                 return [None] * len(ranges)
             except NotSupportedError:
                 self._ranges_ignored = True
-            except Exception as e:  # noqa: BLE001 - only ranges past the end are handled, the rest re-raised
-                if not (_not_satisfiable(e) or _panicked(e)):
+            except Exception as e:  # noqa: BLE001 - only "range past the end" is handled, the rest re-raised
+                if not _not_satisfiable(e):
                     raise
-        data = await self._whole(path)  # ranges ignored by the server, or one of them past the end
+            except BaseException as e:  # obstore's Rust panic derives from BaseException
+                if not _panicked(e):
+                    raise
+        data = self._whole(path)  # ranges ignored by the server, or one of them past the end
         return [_sliced(data, r) for r in ranges]
 
-    async def _exists(self, key: str) -> bool:
+    def _bounded_nonempty(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes | None]:
+        """:meth:`_bounded`, with empty ranges (which obstore refuses) answered without a request."""
+        wanted = [i for i, (start, stop) in enumerate(ranges) if stop > start]
+        out: list[bytes | None] = [b""] * len(ranges)
+        if wanted:
+            got = self._bounded(key, [ranges[i] for i in wanted])
+            for i, data in zip(wanted, got):
+                out[i] = data
+        if len(wanted) < len(ranges) and not self._exists(key):
+            return [None] * len(ranges)
+        return out
+
+    def _exists(self, key: str) -> bool:
         import obstore as obs
 
         try:
-            await obs.head_async(self.store, self._path(key))
+            obs.head(self.store, self._path(key))
             return True
         except FileNotFoundError:
             return False
 
     def _read_jobs(self, requests: Sequence[tuple[str, ByteRange | None]]) -> tuple[list, list]:
-        """Coroutines for ``requests`` and, per coroutine, the request indexes its results fill."""
-        jobs: list[Awaitable[Any]] = []
+        """Jobs for ``requests`` and, per job, the request indexes its results fill: one per whole object or
+        open range, one per object for all of its bounded ranges."""
+        jobs: list[tuple[str, str, Callable[[], Any]]] = []
         targets: list[list[int]] = []
         bounded: dict[str, list[int]] = defaultdict(list)
         for i, (key, rng) in enumerate(requests):
             path = self._path(key)
             if rng is None or rng == (0, None):
-                jobs.append(self._attempt(lambda p=path: self._whole(p), "read", key))
+                jobs.append(("read", key, lambda p=path: self._whole(p)))
                 targets.append([i])
             elif rng[1] is None:
-                jobs.append(self._attempt(lambda k=key, r=rng: self._ranged(k, r), "read", key))
+                jobs.append(("read", key, lambda k=key, r=rng: self._ranged(k, r)))
                 targets.append([i])
             else:
                 bounded[key].append(i)
         for key, indexes in bounded.items():
             ranges = [requests[i][1] for i in indexes]
-            jobs.append(self._attempt(lambda k=key, rs=ranges: self._bounded_nonempty(k, rs), "read", key))
+            jobs.append(("read", key, lambda k=key, rs=ranges: self._bounded_nonempty(k, rs)))
             targets.append(indexes)
         return jobs, targets
-
-    async def _bounded_nonempty(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes | None]:
-        """:meth:`_bounded`, with empty ranges (which obstore refuses) answered without a request."""
-        wanted = [i for i, (start, stop) in enumerate(ranges) if stop > start]
-        out: list[bytes | None] = [b""] * len(ranges)
-        if wanted:
-            got = await self._bounded(key, [ranges[i] for i in wanted])
-            for i, data in zip(wanted, got):
-                out[i] = data
-        if len(wanted) < len(ranges) and not await self._exists(key):
-            return [None] * len(ranges)
-        return out
 
     def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
         return self.get_many([(key, byte_range)])[0]
@@ -331,6 +344,9 @@ class ObstoreStore(Store):
         return out
 
     # -- listing -----------------------------------------------------------------------------------
+    def _base(self, prefix: str) -> str:
+        return self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+
     def list_dir(self, prefix: str) -> tuple[list[str], list[str]]:
         """One delimited listing: the keys and child prefixes directly below ``prefix``."""
         twin = self._forked()
@@ -339,16 +355,16 @@ class ObstoreStore(Store):
         import obstore as obs
         from obstore.exceptions import BaseError
 
-        base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+        base = self._base(prefix)
 
-        async def listing() -> Any:
+        def listing() -> Any:
             try:
-                return await obs.list_with_delimiter_async(self.store, base or None)
+                return obs.list_with_delimiter(self.store, base or None)
             except FileNotFoundError:
                 return {"common_prefixes": [], "objects": []}
 
         try:
-            found = self._run([self._attempt(listing, "list", prefix or ".")])[0]
+            found = self._run([("list", prefix or ".", listing)])[0]
         except StoreError as e:
             if self.inherently_read_only and isinstance(e.__cause__, BaseError):
                 return self._fallback("to list a plain HTTP server").list_dir(prefix)
@@ -365,32 +381,32 @@ class ObstoreStore(Store):
             return twin.list_prefix(prefix)
         import obstore as obs
 
-        base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+        base = self._base(prefix)
 
-        async def listing() -> list[str]:
+        def listing() -> list[str]:
             try:
-                return [m["path"] for m in await obs.list(self.store, base or None).collect_async()]
+                return [m["path"] for m in obs.list(self.store, base or None).collect()]
             except FileNotFoundError:
                 return []
 
-        paths = self._run([self._attempt(listing, "list", prefix or ".")])[0]
+        paths = self._run([("list", prefix or ".", listing)])[0]
         keys = (self._relative(p) for p in paths)
         return iter(sorted(k for k in keys if k.startswith(prefix)))
 
     # -- writing -------------------------------------------------------------------------------------
-    async def _put(self, path: str, value: Value) -> None:
+    def _put(self, path: str, value: Value) -> None:
         import obstore as obs
 
         if isinstance(value, list) and value_size(value) > MULTIPART_SIZE:
-            await obs.put_async(self.store, path, [memoryview(p).cast("B") for p in value])
+            obs.put(self.store, path, [memoryview(p).cast("B") for p in value])
         else:
-            await obs.put_async(self.store, path, joined(value))
+            obs.put(self.store, path, joined(value))
 
-    async def _delete(self, path: str) -> None:
+    def _delete(self, path: str) -> None:
         import obstore as obs
 
         try:
-            await obs.delete_async(self.store, path)
+            obs.delete(self.store, path)
         except FileNotFoundError:
             pass
 
@@ -404,7 +420,7 @@ class ObstoreStore(Store):
         twin = self._forked()
         if twin is not None:
             return twin.set_many(items)
-        self._run([self._attempt(lambda p=self._path(k), v=v: self._put(p, v), "write", k) for k, v in items.items()])
+        self._run([("write", k, lambda p=self._path(k), v=v: self._put(p, v)) for k, v in items.items()])
 
     def delete(self, key: str) -> None:
         self.delete_many([key])
@@ -416,7 +432,7 @@ class ObstoreStore(Store):
         twin = self._forked()
         if twin is not None:
             return twin.delete_many(keys)
-        self._run([self._attempt(lambda p=self._path(k): self._delete(p), "delete", k) for k in keys])
+        self._run([("delete", k, lambda p=self._path(k): self._delete(p)) for k in keys])
 
 
 def _sliced(data: bytes | None, rng: ByteRange) -> bytes | None:
@@ -428,8 +444,8 @@ def _sliced(data: bytes | None, rng: ByteRange) -> bytes | None:
 
 def _panicked(exc: BaseException) -> bool:
     """Whether obstore's Rust code panicked: ``get_ranges`` does when merged ranges run past the end of the
-    object (the class, ``pyo3_async_runtimes.RustPanic``, is not importable, so it is known by name)."""
-    return type(exc).__name__ == "RustPanic"
+    object (the class, ``pyo3_runtime.PanicException``, is not importable, so it is known by name)."""
+    return type(exc).__name__ == "PanicException"
 
 
 def _not_satisfiable(exc: BaseException) -> bool:
