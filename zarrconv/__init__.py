@@ -11,7 +11,32 @@ The public API::
 from . import config
 from .check import check
 from .convert import convert, migrate_v2_to_v3
-from .core import Array, Group, consolidate_metadata, create_array, create_group, open, open_array, open_group  # noqa: A004
+from .core import (  # noqa: A004 - zarr-python's names: open, array
+    Array,
+    Group,
+    array,
+    consolidate_metadata,
+    create,
+    create_array,
+    create_group,
+    empty,
+    empty_like,
+    full,
+    full_like,
+    load,
+    ones,
+    ones_like,
+    open,
+    open_array,
+    open_consolidated,
+    open_group,
+    save,
+    save_array,
+    save_group,
+    tree,
+    zeros,
+    zeros_like,
+)
 from .errors import (
     ChecksumError,
     ChunkAlignmentError,
@@ -60,4 +85,7 @@ __all__ = [
     "Group", "InvalidPathError", "MetadataError", "NodeNotFoundError", "ReadOnlyError", "SelectionError",
     "ShapeMismatchError", "StoreError", "UnknownCodecError", "ZarrconvError", "config", "consolidate_metadata",
     "cf", "check", "convert", "geo", "ome", "units", "create_array", "create_group", "migrate_v2_to_v3", "open", "open_array", "open_group", "to_zarr",
+    # zarr-python 3's module functions (zarrconv.core.convenience)
+    "array", "create", "empty", "empty_like", "full", "full_like", "load", "ones", "ones_like", "open_consolidated",
+    "save", "save_array", "save_group", "tree", "zeros", "zeros_like",
 ]

@@ -224,7 +224,7 @@ def _array_facts(array: Any, listing: list[str] | None = None) -> dict[str, Any]
         "fill_value": fill.item() if isinstance(fill, np.generic) else fill,
         "codecs": [_codec_str(c) for c in codecs],
         "stored_objects": len(keys),
-        "grid_objects": array.nchunks,
+        "grid_objects": array.nshards,
         "stored_bytes": stored,
         "logical_bytes": logical,
         "compression_ratio": (logical / stored) if logical and stored else None,
@@ -234,7 +234,7 @@ def _array_facts(array: Any, listing: list[str] | None = None) -> dict[str, Any]
 
 
 def _group_facts(group: Any) -> dict[str, Any]:
-    members = group.members(max_depth=None)
+    members = dict(group.members(max_depth=None))
     prefix = f"{group.path}/" if group.path else ""
     listing = list(group.store.list_prefix(prefix))
     arrays = {k: v for k, v in members.items() if not hasattr(v, "members")}
@@ -375,7 +375,7 @@ def tree_lines(node: Any) -> list[str]:
 
     if not hasattr(node, "members"):
         return [f"{node.name} {describe(node)}"]
-    return node.tree(describe, group_label).splitlines()
+    return node.tree(array_label=describe, group_label=group_label).splitlines()
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
@@ -747,7 +747,7 @@ def cmd_ome_pyramid(args: argparse.Namespace) -> int:
     dst_opts = _options_for(args.dst, args.storage_options)
     group = ome.write_image(data, args.dst, overwrite=args.overwrite, storage_options=dst_opts, **kwargs)
     if not args.quiet:
-        levels = sorted((k, v) for k, v in group.members().items() if not hasattr(v, "members"))
+        levels = [(k, v) for k, v in group.members() if not hasattr(v, "members")]
         shapes = ", ".join(f"{k}: {_shape_str(v.shape)}" for k, v in levels)
         print(f"wrote OME-Zarr {args.version} pyramid {args.dst} with {len(levels)} levels ({shapes})")
     return EXIT_OK

@@ -363,7 +363,7 @@ def migrate_v2_to_v3(store: StoreLike, path: str | None = None, *, storage_optio
     if isinstance(meta, GroupMetadata):
         had_consolidated = read_consolidated(st, root, meta) is not None
         group = Group(st, root, meta)
-        for rel, node in group.members(max_depth=None).items():
+        for rel, node in group.members(max_depth=None):
             if node.zarr_format != 2:
                 raise MetadataError(f"{st.describe(join(root, rel))} is already Zarr v3; migrate only v2 hierarchies")
             nodes[rel] = node.metadata

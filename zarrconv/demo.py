@@ -46,7 +46,7 @@ def main(target: str = "demo-data") -> int:
     print(f"temperature: shape={t.shape} chunks={t.chunks} codecs={[c['name'] for c in t.metadata.codecs]} "
           f"stored chunks={t.nchunks_initialized}/{t.nchunks}")
     i = back["microscopy/image"]
-    print(f"image: chunks={i.chunks} shards={i.shards} stored shards={i.nchunks_initialized}")
+    print(f"image: chunks={i.chunks} shards={i.shards} stored shards={i.nshards_initialized}")
     print(f"read back in {read:.2f} s: temperature equal={ok_temp}, image slice equal={ok_img}, v2 equal={ok_v2}")
     return 0 if (ok_temp and ok_img and ok_v2) else 1
 

@@ -21,13 +21,13 @@ def test_group_hierarchy_members_and_attrs(tmp_path):
     a[...] = np.arange(10)
     g.create_array("top", shape=(2, 2), dtype="f4")
     g2 = zc.open_group(path, mode="r")
-    assert sorted(g2.members()) == ["sub", "top"]
-    assert sorted(g2.groups()) == ["sub"] and sorted(g2.arrays()) == ["top"]
+    assert sorted(dict(g2.members())) == ["sub", "top"]
+    assert sorted(dict(g2.groups())) == ["sub"] and sorted(dict(g2.arrays())) == ["top"]
     assert "sub/arr" in g2 and "nope" not in g2
     assert g2["sub/arr"].attrs["units"] == "m"
     assert g2["sub"].attrs["k"] == [1, 2]
     np.testing.assert_array_equal(g2["sub"]["arr"][...], np.arange(10))
-    assert sorted(g2.members(max_depth=None)) == ["sub", "sub/arr", "top"]
+    assert sorted(dict(g2.members(max_depth=None))) == ["sub", "sub/arr", "top"]
     assert "arr (10,) int32" in g2.tree()
     # attributes persist and are visible to zarr-python
     g.attrs["new"] = {"nested": True}
@@ -48,7 +48,7 @@ def test_open_modes(tmp_path):
     with pytest.raises(zc.ContainsNodeError):
         zc.open_group(path, mode="w-")
     g = zc.open_group(path, mode="w")
-    assert list(g.members()) == []
+    assert list(dict(g.members())) == []
     node = zc.open(path)
     assert isinstance(node, zc.Group)
     g.create_array("y", shape=(3,), dtype="u1")

@@ -61,11 +61,11 @@ def test_500_arrays_open_with_one_metadata_read(zarr_format) -> None:
 
     store = CountingStore(data, read_only=True)
     root = zc.open_group(store, mode="r")
-    everything = root.members(max_depth=None)
+    everything = dict(root.members(max_depth=None))
     arrays = [n for n in everything.values() if isinstance(n, zc.Array)]
     assert len(arrays) == 500 and len(everything) == 505
     assert root["g4/a99"].attrs["j"] == 99 and root.attrs["title"] == "many"
-    assert sorted(root["g2"].members())[:2] == ["a0", "a1"]
+    assert sorted(dict(root["g2"].members()))[:2] == ["a0", "a1"]
     assert store.metadata_requests == 1, store.metadata_keys
     np.testing.assert_array_equal(root["g3/a7"][:], [1, 2, 3, 4])  # data reads are chunk reads only
     assert store.metadata_requests == 1
@@ -103,7 +103,7 @@ def test_zarr_python_consolidates_zarrconv_reads(tmp_path, zarr_format) -> None:
         zarr.consolidate_metadata(tmp_path / "z.zarr")
     (tmp_path / "z.zarr" / "s" / ("zarr.json" if zarr_format == 3 else ".zgroup")).unlink()
     g = zc.open_group(tmp_path / "z.zarr", mode="r", consolidated=True)
-    assert sorted(g.members(max_depth=None)) == ["s", "s/v"]
+    assert sorted(dict(g.members(max_depth=None))) == ["s", "s/v"]
     np.testing.assert_array_equal(g["s/v"][:], [5, 6, 7, 8])
     assert g.attrs["b"] == 2
 
@@ -123,7 +123,7 @@ def test_writes_through_zarrconv_keep_consolidated_metadata_current(tmp_path, za
 
     fresh = zc.open_group(path, mode="r")
     assert fresh._consolidated is not None  # opened from consolidated metadata
-    assert sorted(fresh.members(max_depth=None)) == ["deep", "later", "other"]
+    assert sorted(dict(fresh.members(max_depth=None))) == ["deep", "later", "other"]
     assert fresh["other"].attrs["k"] == "w" and fresh.attrs["root"] is True
     # and what the consolidated metadata says equals what a full re-consolidation finds
     before = dict(fresh._consolidated)
@@ -144,12 +144,12 @@ def test_nodes_written_by_other_tools_are_found_by_name_and_listed_after_reconso
         warnings.simplefilter("ignore")
         zarr.open_group(path, mode="r+", use_consolidated=False).create_array("theirs", shape=(3,), dtype="i1")
     stale = zc.open_group(path, mode="r")
-    assert sorted(stale.members()) == ["mine"]  # documented: listings trust the consolidated metadata
+    assert sorted(dict(stale.members())) == ["mine"]  # documented: listings trust the consolidated metadata
     assert stale["theirs"].shape == (3,)  # but a lookup by name is never hidden
     assert "theirs" in stale
-    assert sorted(zc.open_group(path, mode="r", consolidated=False).members()) == ["mine", "theirs"]
+    assert sorted(dict(zc.open_group(path, mode="r", consolidated=False).members())) == ["mine", "theirs"]
     zc.consolidate_metadata(path)
-    assert sorted(zc.open_group(path, mode="r").members()) == ["mine", "theirs"]
+    assert sorted(dict(zc.open_group(path, mode="r").members())) == ["mine", "theirs"]
 
 
 def test_consolidated_true_requires_it_and_arrays_are_refused(tmp_path) -> None:

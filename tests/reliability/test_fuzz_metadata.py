@@ -57,7 +57,7 @@ def _exercise(store: MemoryStore) -> None:
     """Open whatever is at the root and use it the way a reader would."""
     node = zc.open(store)
     if isinstance(node, zc.Group):
-        for child in node.members(max_depth=None).values():
+        for _, child in node.members(max_depth=None):
             if isinstance(child, zc.Array):
                 _read_small(child)
         return

@@ -49,7 +49,7 @@ def test_group_listing_and_consolidated_over_http(served):
     g.create_array("x", shape=(4,), dtype="i1")[:] = [1, 2, 3, 4]
     g.create_group("sub").create_array("y", shape=(2, 2), dtype="f8")[:] = 1.5
     remote = zc.open_group(f"{url}/g.zarr", mode="r")
-    assert sorted(remote.members()) == ["sub", "x"]  # one directory listing
+    assert sorted(dict(remote.members())) == ["sub", "x"]  # one directory listing
     assert remote["sub/y"][:].tolist() == [[1.5, 1.5], [1.5, 1.5]]
     zc.consolidate_metadata(str(local / "g.zarr"))
     again = zc.open_group(f"{url}/g.zarr", mode="r")

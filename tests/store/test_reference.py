@@ -50,7 +50,7 @@ def test_local_references(tmp_path, fmt):
     (tmp_path / "refs.json").write_text(json.dumps(refs))
     opts = {"fo": str(tmp_path / "refs.json"), "remote_protocol": "file"}
     group = zc.open_group("reference://", mode="r", storage_options=opts)
-    assert list(group.members()) == ["x"]
+    assert list(dict(group.members())) == ["x"]
     np.testing.assert_array_equal(group["x"][:], x)
     np.testing.assert_array_equal(group["x"][5:11, 3], x[5:11, 3])
     with pytest.raises(zc.ReadOnlyError):

@@ -29,7 +29,7 @@ def test_zarrconv_writes_zarr_python_reads(s3_bucket, s3_storage_options, fmt, s
     assert theirs.attrs["title"] == "t"
     np.testing.assert_array_equal(theirs["x"][:], x)
     ours = zc.open_group(url, mode="r", storage_options=s3_storage_options)
-    assert list(ours.members()) == ["x"]
+    assert list(dict(ours.members())) == ["x"]
     np.testing.assert_array_equal(ours["x"][2:19, 3:17], x[2:19, 3:17])
 
 
@@ -112,7 +112,7 @@ def test_dask_distributed_workers(s3_bucket, s3_storage_options):
     with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}), distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cl, \
             distributed.Client(cl) as client:
         sums = client.gather([client.submit(_write_rows, arr, s) for s in range(0, 20, 5)])
-        members = client.submit(lambda g: sorted(g.members()), group).result()
+        members = client.submit(lambda g: sorted(dict(g.members())), group).result()
     assert sums == [s * 5 * 20 for s in range(0, 20, 5)]
     assert members == ["dist.zarr"]
     np.testing.assert_array_equal(zc.open_array(url, storage_options=s3_storage_options)[:],

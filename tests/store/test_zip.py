@@ -49,7 +49,7 @@ def test_zarr_python_zip_is_read(tmp_path):
     assert isinstance(a.store, ZipStore) and a.read_only
     np.testing.assert_array_equal(a[:], x)
     np.testing.assert_array_equal(zc.open_array(f"zip://::{path}", "x")[:], x)
-    assert sorted(zc.open_group(str(path), mode="r").members()) == ["x"]
+    assert sorted(zc.open_group(str(path), mode="r").keys()) == ["x"]
 
 
 def test_update_delete_and_live_reads(tmp_path):

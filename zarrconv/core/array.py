@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from ..codecs import build_pipeline
-from ..errors import ReadOnlyError, ShapeMismatchError, ZarrconvError
+from ..errors import ReadOnlyError, SelectionError, ShapeMismatchError, ZarrconvError
 from ..format.metadata import ArrayMetadata
 from ..store.base import Store
 from . import io
 from .attributes import Attributes, Node
-from .indexing import Plan, orthogonal_plan, pointwise_plan
+from .indexing import Plan, block_selection, orthogonal_plan, pointwise_plan
+from .info import ArrayInfo
 from .nodes import write_node
 
 
@@ -136,21 +137,58 @@ class Array(Node):
         return tuple(c for c in codecs if codec_from_json(c).kind == "array_array")
 
     @property
-    def nchunks(self) -> int:
-        """Number of stored objects the grid has (shards for sharded arrays)."""
-        return math.prod(self.metadata.chunk_grid.grid_shape(self.shape))
+    def cdata_shape(self) -> tuple[int, ...]:
+        """The number of chunks along each dimension (inner chunks for sharded arrays), as zarr-python's."""
+        return tuple(len(o) - 1 for o in self._offsets)
 
     @property
-    def nchunks_initialized(self) -> int:
-        """Number of chunks (shards for sharded arrays) present in the store."""
+    def nchunks(self) -> int:
+        """The number of chunks in the grid (inner chunks for sharded arrays), as zarr-python's."""
+        return math.prod(self.cdata_shape)
+
+    @property
+    def nshards(self) -> int:
+        """The number of objects the grid stores: shards of a sharded array, else chunks."""
+        return math.prod(self.metadata.chunk_grid.grid_shape(self.shape))
+
+    def _stored_grid_keys(self) -> list[str]:
+        """The keys of the grid's objects (chunks or shards) present in the store: one listing."""
         decode = self.metadata.chunk_key_encoding.decode
-        n = 0
         grid = self.metadata.chunk_grid.grid_shape(self.shape)
+        out = []
         for key in self.store.list_prefix(self._prefix):
             coords = decode(key[len(self._prefix):])
             if coords is not None and len(coords) == len(grid) and all(0 <= c < g for c, g in zip(coords, grid)):
-                n += 1
-        return n
+                out.append(key)
+        return out
+
+    @property
+    def nshards_initialized(self) -> int:
+        """The number of stored objects (shards of a sharded array, else chunks) present in the store."""
+        return len(self._stored_grid_keys())
+
+    @property
+    def nchunks_initialized(self) -> int:
+        """The number of chunks present in the store, as zarr-python counts them: every chunk of a
+        stored shard counts, as the shard holds a place for it."""
+        n = self.nshards_initialized
+        return n * math.prod(self._chunks_per_shard) if self._sharding is not None else n
+
+    def nbytes_stored(self) -> int:
+        """The bytes this array takes in its store: its metadata documents and every object below it."""
+        return sum(self.store.sizes(list(self.store.list_prefix(self._prefix))))
+
+    @property
+    def order(self) -> str:
+        """The memory order of the chunks, ``'C'`` or ``'F'``: the v2 ``order``; for v3, ``'F'`` when the
+        codecs start with a transpose that reverses the axes (what ``order='F'`` writes), else ``'C'``."""
+        if self.zarr_format == 2:
+            return self.metadata.order
+        codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
+        first = codecs[0] if codecs else {}
+        reverse = list(range(self.ndim))[::-1]
+        return "F" if self.ndim > 1 and first.get("name") == "transpose" and list(
+            first.get("configuration", {}).get("order", [])) == reverse else "C"
 
     @cached_property
     def attrs(self) -> Attributes:
@@ -162,13 +200,33 @@ class Array(Node):
     def __repr__(self) -> str:
         return f"<zarrconv.Array {self.name} shape={self.shape} dtype={self.dtype} chunks={self.chunks} v{self.zarr_format}>"
 
-    def info(self) -> str:
-        """A short human description of the array."""
-        lines = [repr(self), f"store: {self.store.url}"]
-        if self.shards:
-            lines.append(f"shards: {self.shards}")
-        lines.append(f"codecs: {self.metadata.codecs or [self.metadata.filters, self.metadata.compressor]}")
-        return "\n".join(lines)
+    @property
+    def serializer(self) -> dict | None:
+        """The array->bytes codec (v3) as a metadata document; None for v2 arrays."""
+        if self.zarr_format == 2:
+            return None
+        codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
+        from ..codecs import codec_from_json
+
+        return next(c for c in codecs if codec_from_json(c).kind == "array_bytes")
+
+    def _info(self, **counts: Any) -> ArrayInfo:
+        regular = self.metadata.chunk_grid.is_regular
+        data_type = self.metadata.data_type.name if self.zarr_format == 3 else str(self.dtype)
+        return ArrayInfo(self.zarr_format, data_type, self.fill_value, self.shape, self.shards,
+                         self.chunks if regular else None, self.order, self.read_only, type(self.store).__name__,
+                         self.filters, self.serializer, self.compressors, **counts)
+
+    @property
+    def info(self) -> ArrayInfo:
+        """What the metadata says about the array; prints like zarr-python's ``Array.info``."""
+        return self._info(count_bytes=self.nbytes)
+
+    def info_complete(self) -> ArrayInfo:
+        """:attr:`info` plus what the store knows: bytes stored and chunks (or shards) written."""
+        initialized = self.nshards_initialized
+        return self._info(count_bytes=self.nbytes, count_bytes_stored=self.nbytes_stored(),
+                          count_chunks_initialized=initialized)
 
     # -- internals ------------------------------------------------------------------------------
     @cached_property
@@ -245,15 +303,6 @@ class Array(Node):
             return plan, True, bshape
         return orthogonal_plan(selection, self.shape, self._offsets), False, None
 
-    def get_orthogonal_selection(self, selection: Any) -> np.ndarray:
-        """Outer indexing: each dimension selected independently (ints, slices, int arrays, masks)."""
-        return self._get(orthogonal_plan(selection, self.shape, self._offsets), False, None)
-
-    def get_coordinate_selection(self, selection: Any) -> np.ndarray:
-        """Pointwise indexing with broadcast coordinate arrays (or one mask of the array's shape)."""
-        plan, bshape = pointwise_plan(selection, self.shape, self._offsets)
-        return self._get(plan, True, bshape)
-
     def _get(self, plan: Plan, pointwise: bool, bshape: tuple[int, ...] | None) -> Any:
         out = np.empty(plan.out_shape, dtype=self.dtype)
         io.read(self, plan, out, pointwise)
@@ -292,12 +341,72 @@ class Array(Node):
         plan, pointwise, bshape = self._plan(selection)
         self._set(plan, value, pointwise, bshape)
 
-    def set_orthogonal_selection(self, selection: Any, value: Any) -> None:
-        self._set(orthogonal_plan(selection, self.shape, self._offsets), value, False, None)
+    # -- zarr-python's named selection methods -------------------------------------------------
+    # ``out`` receives the result (and is returned); ``fields`` picks fields of a structured dtype.
+    def get_basic_selection(self, selection: Any = Ellipsis, *, out: np.ndarray | None = None,
+                            fields: str | list[str] | None = None) -> Any:
+        """Ints, slices (any step) and Ellipsis, as numpy's basic indexing."""
+        return _finish(self[_basic(selection)], out, fields)
 
-    def set_coordinate_selection(self, selection: Any, value: Any) -> None:
+    def set_basic_selection(self, selection: Any, value: Any, *, fields: str | list[str] | None = None) -> None:
+        self._set_fields(self.__setitem__, self.get_basic_selection, _basic(selection), value, fields)
+
+    def get_orthogonal_selection(self, selection: Any, *, out: np.ndarray | None = None,
+                                 fields: str | list[str] | None = None) -> Any:
+        """Outer indexing: each dimension selected independently (ints, slices, int arrays, masks)."""
+        return _finish(self._get(orthogonal_plan(selection, self.shape, self._offsets), False, None), out, fields)
+
+    def set_orthogonal_selection(self, selection: Any, value: Any, *, fields: str | list[str] | None = None) -> None:
+        def write(sel: Any, v: Any) -> None:
+            self._set(orthogonal_plan(sel, self.shape, self._offsets), v, False, None)
+
+        self._set_fields(write, self.get_orthogonal_selection, selection, value, fields)
+
+    def get_coordinate_selection(self, selection: Any, *, out: np.ndarray | None = None,
+                                 fields: str | list[str] | None = None) -> Any:
+        """Pointwise indexing with broadcast coordinate arrays (or one mask of the array's shape)."""
         plan, bshape = pointwise_plan(selection, self.shape, self._offsets)
-        self._set(plan, value, True, bshape)
+        return _finish(self._get(plan, True, bshape), out, fields)
+
+    def set_coordinate_selection(self, selection: Any, value: Any, *, fields: str | list[str] | None = None) -> None:
+        def write(sel: Any, v: Any) -> None:
+            plan, bshape = pointwise_plan(sel, self.shape, self._offsets)
+            self._set(plan, v, True, bshape)
+
+        self._set_fields(write, self.get_coordinate_selection, selection, value, fields)
+
+    def get_mask_selection(self, mask: Any, *, out: np.ndarray | None = None,
+                           fields: str | list[str] | None = None) -> Any:
+        """The elements where the boolean ``mask`` (of the array's shape) is true, in C order."""
+        return self.get_coordinate_selection(self._mask(mask), out=out, fields=fields)
+
+    def set_mask_selection(self, mask: Any, value: Any, *, fields: str | list[str] | None = None) -> None:
+        self.set_coordinate_selection(self._mask(mask), value, fields=fields)
+
+    def _mask(self, mask: Any) -> tuple[np.ndarray, ...]:
+        m = np.asarray(mask)
+        if m.dtype != bool or m.shape != self.shape:
+            raise SelectionError(f"a mask selection of array {self.name!r} must be a boolean array of its shape "
+                                 f"{self.shape}, got {m.dtype} {m.shape}")
+        return tuple(np.nonzero(m))
+
+    def get_block_selection(self, selection: Any, *, out: np.ndarray | None = None,
+                            fields: str | list[str] | None = None) -> Any:
+        """Whole chunks by chunk index: ``a.get_block_selection((1, slice(0, 2)))``."""
+        return _finish(self[block_selection(selection, self._offsets)], out, fields)
+
+    def set_block_selection(self, selection: Any, value: Any, *, fields: str | list[str] | None = None) -> None:
+        self._set_fields(self.__setitem__, self.get_basic_selection, block_selection(selection, self._offsets),
+                         value, fields)
+
+    def _set_fields(self, write: Any, read: Any, selection: Any, value: Any, fields: str | list[str] | None) -> None:
+        """``write(selection, value)``, or with ``fields``, a read-modify-write of those fields only."""
+        if fields is None:
+            write(selection, value)
+            return
+        current = np.array(read(selection))
+        current[fields] = value
+        write(selection, current)
 
     @property
     def oindex(self) -> _Indexer:
@@ -308,6 +417,11 @@ class Array(Node):
     def vindex(self) -> _Indexer:
         """Pointwise (vectorized) indexing: ``a.vindex[[0, 2], [1, 3]]``."""
         return _Indexer(self.get_coordinate_selection, self.set_coordinate_selection)
+
+    @property
+    def blocks(self) -> _Indexer:
+        """Block indexing by chunk index: ``a.blocks[0, 1:3]`` (inner chunks of a sharded array)."""
+        return _Indexer(self.get_block_selection, self.set_block_selection)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         data = self[...]
@@ -368,6 +482,24 @@ class Array(Node):
         sel = tuple(slice(old, None) if d == axis else slice(None) for d in range(self.ndim))
         self[sel] = data
         return new_shape
+
+
+def _basic(selection: Any) -> Any:
+    """``selection`` if it is a basic selection (ints, slices, Ellipsis), else a :class:`SelectionError`."""
+    for s in selection if isinstance(selection, tuple) else (selection,):
+        if not (isinstance(s, int | np.integer | slice) or s is Ellipsis):
+            raise SelectionError(f"a basic selection takes ints, slices and Ellipsis, not {type(s).__name__}; "
+                                 "use get_orthogonal_selection (oindex) or get_coordinate_selection (vindex)")
+    return selection
+
+
+def _finish(result: Any, out: np.ndarray | None, fields: str | list[str] | None) -> Any:
+    if fields is not None:
+        result = np.asarray(result)[fields]
+    if out is None:
+        return result
+    out[...] = result
+    return out
 
 
 class _Indexer:

@@ -28,9 +28,11 @@ from .nodes import consolidated_entry, doc_key, read_node, write_docs
 consolidated_docs = consolidated_entry
 
 
-def consolidate_metadata(store: Any, path: str = "", *, storage_options: dict | None = None) -> Any:
+def consolidate_metadata(store: Any, path: str | None = None, zarr_format: int | None = None, *,
+                         storage_options: dict | None = None) -> Any:
     """Gather the metadata of every node below the group at ``path`` into it; returns the group.
 
+    ``zarr_format`` (as zarr-python's) only checks the group's format when given.
     Reads the hierarchy from the store itself (never from older consolidated metadata).
     After this, opening the group reads one document for the whole hierarchy.
     """
@@ -39,11 +41,14 @@ def consolidate_metadata(store: Any, path: str = "", *, storage_options: dict | 
     from .group import Group
 
     st: Store = make_store(store, mode="r+", storage_options=storage_options)
+    path = path or ""
     meta = read_node(st, path)
     if not isinstance(meta, GroupMetadata):
         raise ContainsNodeError(f"{path or '/'!r} in {st.url} is an array; consolidate the group that holds it")
+    if zarr_format is not None and meta.zarr_format != zarr_format:
+        raise ContainsNodeError(f"the group {path or '/'!r} in {st.url} is Zarr v{meta.zarr_format}, not v{zarr_format}")
     group = Group(st, path, meta)
-    nodes = group.members(max_depth=None)
+    nodes = dict(group.members(max_depth=None))
     entries = {rel: consolidated_entry(node.metadata) for rel, node in nodes.items()}
     write_consolidated(st, path, meta, entries)
     return Group(st, path, read_node(st, path), entries)

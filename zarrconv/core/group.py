@@ -12,6 +12,7 @@ from ..format.metadata import ArrayMetadata, GroupMetadata
 from ..store.base import Store
 from .array import Array
 from .attributes import Attributes, Node
+from .info import GroupInfo, TreeText
 from .nodes import fetch_docs, join, parse_docs, write_node
 
 
@@ -103,11 +104,7 @@ class Group(Node):
             sub = {k[len(prefix):]: v for k, v in self._consolidated.items() if k.startswith(prefix)}
         return Group(self.store, path, meta, sub)
 
-    def members(self, max_depth: int | None = 0) -> dict[str, Array | Group]:
-        """Direct children by name (``max_depth=None`` for the whole subtree, by relative path).
-
-        One listing and one batched metadata fetch per level (none with consolidated metadata).
-        """
+    def _member_dict(self, max_depth: int | None) -> dict[str, Array | Group]:
         names = self._child_paths()
         out: dict[str, Array | Group] = {}
         if self._consolidated is not None:
@@ -122,24 +119,71 @@ class Group(Node):
             for n, node in list(out.items()):
                 if isinstance(node, Group):
                     deeper = None if max_depth is None else max_depth - 1
-                    for k, v in node.members(deeper).items():
+                    for k, v in node._member_dict(deeper).items():
                         out[f"{n}/{k}"] = v
         return out
 
-    def groups(self) -> dict[str, Group]:
-        return {k: v for k, v in self.members().items() if isinstance(v, Group)}
+    def members(self, max_depth: int | None = 0) -> tuple[tuple[str, Array | Group], ...]:
+        """``(name, node)`` pairs of the direct children, sorted by name, as zarr-python's ``Group.members``
+        (``max_depth=None`` for the whole subtree, by relative path; ``dict(g.members())`` maps them).
 
-    def arrays(self) -> dict[str, Array]:
-        return {k: v for k, v in self.members().items() if isinstance(v, Array)}
+        One listing and one batched metadata fetch per level (none with consolidated metadata).
+        """
+        return tuple(sorted(self._member_dict(max_depth).items()))
+
+    def groups(self) -> Iterator[tuple[str, Group]]:
+        """``(name, group)`` pairs of the child groups."""
+        return ((k, v) for k, v in self.members() if isinstance(v, Group))
+
+    def arrays(self) -> Iterator[tuple[str, Array]]:
+        """``(name, array)`` pairs of the child arrays."""
+        return ((k, v) for k, v in self.members() if isinstance(v, Array))
+
+    def group_keys(self) -> Iterator[str]:
+        """Names of the child groups."""
+        return (k for k, _ in self.groups())
+
+    def array_keys(self) -> Iterator[str]:
+        """Names of the child arrays."""
+        return (k for k, _ in self.arrays())
 
     def keys(self) -> list[str]:
-        return list(self.members())
+        return [k for k, _ in self.members()]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
     def __len__(self) -> int:
         return len(self.members())
+
+    def _ipython_key_completions_(self) -> list[str]:
+        """Member names, for IPython's completion of ``g["<tab>``."""
+        return self.keys()
+
+    def __dir__(self) -> list[str]:
+        """Attributes and the member names that are Python identifiers (reachable as ``g.name``)."""
+        return sorted({*super().__dir__(), *(k for k in self.keys() if k.isidentifier())})
+
+    def __getattr__(self, name: str) -> Array | Group:
+        """A member by attribute (``g.temperature``), for the names :meth:`__dir__` lists."""
+        if name.startswith("_") or "store" not in self.__dict__:
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except (NodeNotFoundError, InvalidPathError):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute or member {name!r}") from None
+
+    @property
+    def info(self) -> GroupInfo:
+        """What the metadata says about the group; prints like zarr-python's ``Group.info``."""
+        return GroupInfo(self.path, self.zarr_format, self.read_only, type(self.store).__name__)
+
+    def info_complete(self) -> GroupInfo:
+        """:attr:`info` plus the number of members, arrays and groups in the whole subtree."""
+        members = self.members(max_depth=None)
+        arrays = sum(1 for _, v in members if isinstance(v, Array))
+        return GroupInfo(self.path, self.zarr_format, self.read_only, type(self.store).__name__,
+                         len(members), arrays, len(members) - arrays)
 
     def __getitem__(self, name: str) -> Array | Group:
         rel = validate_path(name)
@@ -230,19 +274,22 @@ class Group(Node):
         self._node_changed(path, None)
 
     # -- display --------------------------------------------------------------------------------
-    def tree(self, array_label: Callable[[Array], str] | None = None,
-             group_label: Callable[[Group], str] | None = None) -> str:
-        """The hierarchy below this group as indented text.
+    def tree(self, expand: bool | None = None, level: int | None = None, *,
+             array_label: Callable[[Array], str] | None = None,
+             group_label: Callable[[Group], str] | None = None) -> TreeText:
+        """The hierarchy below this group as indented text, as zarr-python's ``Group.tree`` draws it.
 
-        Each array is followed by ``array_label(array)`` (default: shape and dtype) and each
-        group's name by ``group_label(group)`` (default: nothing); the CLI passes richer labels.
+        ``level`` limits the depth shown (``None``: all); ``expand`` (HTML display only in
+        zarr-python) is accepted and ignored. Each array is followed by ``array_label(array)``
+        (default: shape and dtype) and each group's name by ``group_label(group)`` (default:
+        nothing); the CLI passes richer labels.
         """
         array_label = array_label or (lambda a: f"{a.shape} {a.dtype}")
         group_label = group_label or (lambda g: "")
         lines = [(self.name if self.path else "/") + group_label(self)]
 
-        def walk(group: Group, indent: str) -> None:
-            items = sorted(group.members().items())
+        def walk(group: Group, indent: str, depth: int) -> None:
+            items = group.members()
             for i, (n, node) in enumerate(items):
                 last = i == len(items) - 1
                 branch = "└── " if last else "├── "
@@ -250,7 +297,8 @@ class Group(Node):
                     lines.append(f"{indent}{branch}{n} {array_label(node)}")
                 else:
                     lines.append(f"{indent}{branch}{n}{group_label(node)}")
-                    walk(node, indent + ("    " if last else "│   "))
+                    if level is None or depth < level:
+                        walk(node, indent + ("    " if last else "│   "), depth + 1)
 
-        walk(self, "")
-        return "\n".join(lines)
+        walk(self, "", 1)
+        return TreeText("\n".join(lines) + "\n")

@@ -254,3 +254,25 @@ def pointwise_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.ndar
         local = tuple(coords[d][group] - int(offsets[d][c[d]]) for d in range(len(shape)))
         tasks.append(ChunkTask(c, local, (group,), (False,)))
     return Plan(tasks, (npts,)), bshape
+
+
+def block_selection(selection: Any, offsets: list[np.ndarray]) -> tuple[slice, ...]:
+    """A block selection (chunk indices: ints and step-1 slices per dimension, as zarr-python's
+    ``Array.blocks``) as the slices of array elements those chunks cover."""
+    shape = tuple(int(o[-1]) for o in offsets)
+    sel = normalize_selection(selection, shape)
+    out = []
+    for d, (s, off) in enumerate(zip(sel, offsets)):
+        nblocks = len(off) - 1
+        if isinstance(s, int | np.integer):
+            i = _norm_int(s, nblocks, d)
+            out.append(slice(int(off[i]), int(off[i + 1])))
+        elif isinstance(s, slice):
+            start, stop, step = s.indices(nblocks)
+            if step != 1:
+                raise SelectionError(f"block selections take slices with step 1, got step {step} for axis {d}")
+            out.append(slice(int(off[start]), int(off[max(stop, start)])))
+        else:
+            raise SelectionError(f"block selections take ints and slices of chunk indices, got {type(s).__name__} "
+                                 f"for axis {d}")
+    return tuple(out)

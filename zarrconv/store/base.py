@@ -139,6 +139,11 @@ class Store(ABC):
         """Batched :meth:`get`, results in request order."""
         return [self.get(k, r) for k, r in requests]
 
+    def sizes(self, keys: Sequence[str]) -> list[int]:
+        """The size in bytes of each key (0 for a missing key), in order; stores that can ask
+        for sizes without reading the bytes override this."""
+        return [0 if v is None else len(v) for v in self.get_many([(k, None) for k in keys])]
+
     def exists(self, key: str) -> bool:
         """Whether ``key`` exists."""
         return self.get(key) is not None

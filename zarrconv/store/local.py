@@ -111,6 +111,16 @@ class LocalStore(Store):
         raise StoreError(f"cannot read {path}: {e}") from e
 
     # -- reading ------------------------------------------------------------------------
+    def sizes(self, keys: Sequence[str]) -> list[int]:
+        """File sizes from ``stat``, without reading the files."""
+        out = []
+        for key in keys:
+            try:
+                out.append(os.stat(self._path(key)).st_size)
+            except (FileNotFoundError, NotADirectoryError):
+                out.append(0)
+        return out
+
     def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
         path = self._path(key)
         try:

@@ -152,7 +152,7 @@ class ZarrconvDataStore(AbstractDataStore):
         #: show arrays packed with scale_offset + cast_value as their stored integers with CF
         #: scale_factor/add_offset attributes (xarray's mask_and_scale=False / decode_cf=False)
         self._packed = packed
-        self._arrays = arrays if arrays is not None else group.arrays()
+        self._arrays = arrays if arrays is not None else dict(group.arrays())
         self._mask_fill = group.zarr_format == 2 if mask_fill is None else bool(mask_fill)
 
     @classmethod
@@ -249,7 +249,7 @@ def iter_groups(group: Group) -> Iterator[tuple[str, Group, dict[str, Array]]]:
 
     One walk of the hierarchy: no reads at all with consolidated metadata.
     """
-    members = group.members(max_depth=None)
+    members = dict(group.members(max_depth=None))
     children: dict[str, dict[str, Array]] = {"": {}}
     groups: dict[str, Group] = {"": group}
     for rel, node in members.items():

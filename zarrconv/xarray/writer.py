@@ -208,7 +208,7 @@ def _write_dataset(job: _Job, ds: Any, path: str, *, mode: str, append_dim: Hash
                 raise MetadataError(f"group {path or '/'!r} in {st.url} is Zarr v{meta.zarr_format}; "
                                     f"cannot write zarr_format={zf} into it")
             group = Group(st, path, meta)
-            arrays = group.arrays()
+            arrays = dict(group.arrays())
     mask = (zf == 2) if mask_fill is None else mask_fill
     encoding = dict(encoding or {})
     for k in encoding:
