@@ -41,6 +41,8 @@ def consolidate_metadata(store: Any, path: str | None = None, zarr_format: int |
     from .group import Group
 
     st: Store = make_store(store, mode="r+", storage_options=storage_options)
+    if not st.supports_consolidated:
+        raise TypeError(f"{st.url} does not support consolidated metadata (it keeps its own index of the hierarchy)")
     path = path or ""
     meta = read_node(st, path)
     if not isinstance(meta, GroupMetadata):

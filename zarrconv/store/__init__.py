@@ -12,6 +12,7 @@ from .local import LocalStore
 from .memory import MemoryStore
 from .obstore_store import ObstoreStore
 from .obstore_url import NotForObstore, remote_store_choice, wants_obstore
+from .zarr_python import ZarrPythonStore, is_zarr_python_store
 from .zip import ZipStore
 
 StoreLike = Any  # str | os.PathLike | Store | fsspec.FSMap | fsspec.AbstractFileSystem | dict | obstore store
@@ -79,13 +80,20 @@ def make_store(
       ``simplecache::s3://...``;
     * an ``fsspec.FSMap`` (``fs.get_mapper(root)``) or an ``fsspec.AbstractFileSystem`` with
       ``path`` its directory of the hierarchy;
-    * a ``dict`` used as an in-memory store.
+    * a ``dict`` used as an in-memory store;
+    * any zarr-python 3 store (``zarr.storage.LocalStore``, ``MemoryStore``, ``FsspecStore``,
+      ``ObjectStore``, icechunk's ``session.store``), driven through its async API
+      (:class:`~zarrconv.store.zarr_python.ZarrPythonStore`).
 
     ``mode='r'`` makes the result read-only; HTTP, zip URL and reference stores are always read-only.
     """
     read_only = mode == "r"
     if isinstance(store, Store):
         return store.with_read_only(True) if read_only and not store.read_only else store
+    if is_zarr_python_store(store):
+        if storage_options:
+            raise TypeError("storage_options apply to URLs; configure the zarr-python store you pass instead")
+        return ZarrPythonStore(store, read_only=read_only)
     import fsspec
 
     from .fsspec_store import from_url
@@ -118,8 +126,9 @@ def make_store(
         if storage_options:
             raise TypeError("storage_options apply to URLs; configure the obstore store you pass instead")
         return ObstoreStore(store, path or "", read_only=read_only)
-    raise TypeError(f"cannot use {type(store).__name__} as a store: pass a path, URL, fsspec filesystem or zarrconv Store")
+    raise TypeError(f"cannot use {type(store).__name__} as a store: pass a path, URL, fsspec filesystem, "
+                    "zarrconv Store, obstore store or zarr-python store")
 
 
-__all__ = ["ByteRange", "FsspecStore", "LocalStore", "MemoryStore", "ObstoreStore", "Store", "StoreLike", "ZipStore", "make_store",
-           "validate_key"]
+__all__ = ["ByteRange", "FsspecStore", "LocalStore", "MemoryStore", "ObstoreStore", "Store", "StoreLike",
+           "ZarrPythonStore", "ZipStore", "make_store", "validate_key"]

@@ -80,11 +80,20 @@ class Store(ABC):
         writes_parts: true when :meth:`set` also takes a list of bytes-like parts (stored one
             after the other); the core then hands a shard over without joining it. Stores
             written elsewhere keep receiving plain bytes.
+        metadata_first: true when a chunk can only be stored below an array whose metadata is
+            stored already (icechunk sessions, where a commit makes everything visible at once);
+            writers that otherwise store data before metadata, for crash consistency, then
+            store the metadata first.
+        supports_consolidated: false for stores that keep their own index of the hierarchy
+            (icechunk), where consolidated metadata only adds a document every writer must
+            rewrite (and so a conflict between sessions).
     """
 
     read_only: bool = False
     prefers_single_batch: bool = False
     writes_parts: bool = False
+    metadata_first: bool = False
+    supports_consolidated: bool = True
 
     def __init__(self, read_only: bool = False) -> None:
         self.read_only = read_only
@@ -218,6 +227,17 @@ class Store(ABC):
             for i in sorted({hash(k) % len(self._locks) for k in keys}):
                 stack.enter_context(self._locks[i])
             yield
+
+    # -- writers in other processes ------------------------------------------------------------
+    def fork(self) -> Store | None:
+        """A store that other processes may write through, whose changes come back with :meth:`merge`;
+        None (the default) when this store itself pickles to them (every store but transactional
+        sessions such as icechunk's)."""
+        return None
+
+    def merge(self, forks: Sequence[Store]) -> None:
+        """Take in the changes written through stores made by :meth:`fork` (and pickled back)."""
+        raise TypeError(f"{type(self).__name__} does not fork, so there is nothing to merge")
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release resources (files, sessions). Idempotent."""

@@ -24,6 +24,7 @@ import numpy as np
 from ..core.api import build_array_metadata, clear_node, node_exists
 from ..core.array import Array
 from ..core.consolidated import consolidate_metadata
+from ..core.dask_writes import store_dask
 from ..core.group import Group
 from ..core.nodes import join, read_node, write_node
 from ..errors import ContainsNodeError, MetadataError, NodeNotFoundError, ShapeMismatchError
@@ -438,7 +439,9 @@ def to_zarr(
 
     if mode == "w" and node_exists(st, path):  # only now that the whole write is planned and valid
         clear_node(st, path)
-    consolidate = consolidated and mode != "r+"
+    consolidate = consolidated and mode != "r+" and st.supports_consolidated
+    if st.metadata_first:  # chunks need their array's metadata stored first (icechunk)
+        job.write_metadata()
     if not compute:
         job.write_numpy()
         job.write_metadata()
@@ -446,10 +449,8 @@ def to_zarr(
         return _delayed_data(job)
     job.write_numpy()
     if job.dask_sources:
-        import dask.array as da
-
-        da.store(job.dask_sources, job.dask_targets, regions=job.dask_regions, lock=False, compute=True)
-    _finish(job, consolidate=consolidate, metadata_first=False)
+        store_dask(job.dask_sources, job.dask_targets, job.dask_regions)
+    _finish(job, consolidate=consolidate, metadata_first=st.metadata_first)
     from ..core.api import open_group
 
     return open_group(st, path, mode="r+")
@@ -460,9 +461,7 @@ def _delayed_data(job: _Job) -> Any:
 
     if not job.dask_sources:
         return dask.delayed(_done)(None)
-    import dask.array as da
-
-    stored = da.store(job.dask_sources, job.dask_targets, regions=job.dask_regions, lock=False, compute=False)
+    stored = store_dask(job.dask_sources, job.dask_targets, job.dask_regions, compute=False)
     return dask.delayed(_done)(stored)
 
 
