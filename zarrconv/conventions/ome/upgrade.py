@@ -51,7 +51,7 @@ def _where(group: zc.Group, rel: str = "") -> str:
 
 def _collect(root: zc.Group) -> list[_Node]:
     """Every group of the hierarchy that carries OME metadata, with its other attributes."""
-    groups = {"": root, **{rel: g for rel, g in root.members(max_depth=None).items() if isinstance(g, zc.Group)}}
+    groups = {"": root, **{rel: g for rel, g in root.members(max_depth=None) if isinstance(g, zc.Group)}}
     nodes = []
     for rel, g in groups.items():
         attrs = g.attrs.asdict()
