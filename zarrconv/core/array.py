@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..codecs import build_pipeline
-from ..errors import ReadOnlyError, SelectionError, ShapeMismatchError, ZarrconvError
+from ..errors import MetadataError, ReadOnlyError, SelectionError, ShapeMismatchError, ZarrconvError
 from ..format.metadata import ArrayMetadata
 from ..store.base import Store
 from . import io
@@ -52,7 +52,11 @@ class Array(Node):
         meta = self.metadata
         if meta.zarr_format != 3 or not meta.chunk_grid.is_regular:
             return None
-        return self._pipeline.sharding
+        sharding = self._pipeline.sharding
+        if sharding is not None and len(sharding.chunk_shape) != self.ndim:
+            raise MetadataError(f"array {self.name!r} in {self.store.url}: the sharding codec's chunk_shape "
+                                f"{tuple(sharding.chunk_shape)} does not have one entry per dimension of {self.shape}")
+        return sharding
 
     @cached_property
     def _chunks_per_shard(self) -> tuple[int, ...]:
