@@ -711,7 +711,7 @@ def _read_pyramid_source(src: str, path: str | None, options: dict[str, Any]) ->
 
     array = zc.open(src, path, mode="r", storage_options=_options_for(src, options))
     if hasattr(array, "members"):
-        inner = sorted(k for k, v in array.members(max_depth=None).items() if not hasattr(v, "members"))
+        inner = sorted(k for k, v in array.members(max_depth=None) if not hasattr(v, "members"))
         listed = ", ".join(inner[:6]) + (", ..." if len(inner) > 6 else "") if inner else "none"
         raise NodeNotFoundError(f"{src}{'/' + path if path else ''} is a group, not an array: choose the array "
                                 f"to downsample with --path (arrays in it: {listed})")
