@@ -299,7 +299,7 @@ def broken_members(node: Any) -> list[str]:
 
     if not hasattr(node, "members") or node._consolidated is None:
         return []
-    paths = [join(node.path, rel) for rel in sorted(node.members(max_depth=None))]
+    paths = [join(node.path, rel) for rel, _ in node.members(max_depth=None)]
     found = []
     try:
         docs: list[Any] = fetch_docs(node.store, paths, node.zarr_format)
