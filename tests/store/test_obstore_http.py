@@ -64,7 +64,7 @@ def test_http_server_without_range_or_listing(served):
                            ("none", None), ("none", (1, 2))]) == [b"234", b"789", b"789", b"0123456789", None,
                                                                  None]
     remote = zc.open_group(f"{url}/g.zarr", mode="r")
-    assert sorted(remote.members()) == ["sub", "x"]
+    assert sorted(dict(remote.members())) == ["sub", "x"]
     assert remote["sub/y"][:].tolist() == [[1.5, 1.5], [1.5, 1.5]]
 
 
