@@ -34,7 +34,7 @@ def _write_ours(tmp_path, version):
 
 def _level(tree, i: int = 0):
     """Level ``i`` of an opened image, whatever its dataset path ("0", "s0", "scale0/image")."""
-    return tree[ome.parse_attrs(tree.attrs).multiscales[0].paths[i]]["image"]
+    return ome.level(tree, i)["image"]
 
 
 def _expected_transforms(store):

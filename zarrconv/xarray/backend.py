@@ -133,13 +133,18 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
                         storage_options=storage_options, zarr_format=zarr_format)
         ome_datasets = _ome_hook()
         out: dict[str, Any] = {}
+        levels_seen: set[str] = set()  # "/a/b" of every array an OME image opened as a level
         for rel, grp, arrays in iter_groups(top):
             path = "/" + rel
+            # a level may sit in a subgroup (ngff-zarr: "scale0/image"): it is a node of its
+            # own, so its group must not also hold it as a variable of the same name
+            arrays = {k: v for k, v in arrays.items() if f"{path.rstrip('/')}/{k}" not in levels_seen}
             if ome_datasets is not None and _is_ome_image(grp.metadata.attributes):
                 levels = ome_datasets(grp)
                 arrays = {k: v for k, v in arrays.items() if k not in levels}
                 for level, ds in levels.items():
                     out[f"{path.rstrip('/')}/{level}"] = ds
+                    levels_seen.add(f"{path.rstrip('/')}/{level}")
             store = ZarrconvDataStore(grp, arrays, mask_fill=use_zarr_fill_value_as_mask, packed=not mask_and_scale)
             out[path] = _decode(store, **decoders)
         return dict(sorted(out.items(), key=lambda kv: (kv[0].count("/") if kv[0] != "/" else 0, kv[0])))

@@ -3,6 +3,7 @@
 Read::
 
     tree = open_image("image.ome.zarr")          # xr.DataTree, one child per level
+    level(tree, 0)["image"]                      # level 0, whatever wrote the image
     plate = open_plate("plate.ome.zarr"); plate.open_field("B/3", 0)
 
 Write::
@@ -38,6 +39,8 @@ from .reader import (
     image_datasets,
     image_datatree,
     is_ome,
+    level,
+    levels,
     list_series,
     ome_kind,
     open_image,
@@ -68,6 +71,8 @@ __all__ = [
     "image_datatree",
     "is_ome",
     "label_color",
+    "level",
+    "levels",
     "list_series",
     "ome_kind",
     "open_image",
