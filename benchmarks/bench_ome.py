@@ -32,6 +32,9 @@ import numpy as np
 
 CHUNKS = (64, 256, 256)
 LEVELS = 5
+#: Isotropic voxels, so that every tool halves z, y and x at every level (zarrconv would
+#: keep z while it is coarser than y and x).
+SCALE = {"z": 0.5, "y": 0.5, "x": 0.5}
 TOOLS = ("zarrconv", "ome-zarr-py", "ngff-zarr")
 
 
@@ -92,7 +95,7 @@ def write_zarrconv(x: Any, path: str) -> None:
     from zarrconv.conventions import ome
 
     ome.write_image(x, path, axes="zyx", levels=LEVELS, chunks=CHUNKS, method="mean", version="0.5",
-                    scale=[1.0, 0.5, 0.5], units=["micrometer"] * 3)
+                    scale=list(SCALE.values()), units=["micrometer"] * 3)
 
 
 def write_ome_zarr_py(x: Any, path: str) -> None:
@@ -104,14 +107,14 @@ def write_ome_zarr_py(x: Any, path: str) -> None:
     root = zarr.open_group(path, mode="w", zarr_format=3)
     factors = [{"z": 2**k, "y": 2**k, "x": 2**k} for k in range(1, LEVELS)]
     write_image(x, root, axes="zyx", fmt=FormatV05(), scale_factors=factors, method=Methods.LOCAL_MEAN,
-                storage_options={"chunks": CHUNKS}, scale={"z": 1.0, "y": 0.5, "x": 0.5},
+                storage_options={"chunks": CHUNKS}, scale=SCALE,
                 axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"})
 
 
 def write_ngff_zarr(x: Any, path: str) -> None:
     import ngff_zarr as nz
 
-    image = nz.to_ngff_image(x, dims=["z", "y", "x"], scale={"z": 1.0, "y": 0.5, "x": 0.5},
+    image = nz.to_ngff_image(x, dims=["z", "y", "x"], scale=SCALE,
                              axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"})
     ms = nz.to_multiscales(image, scale_factors=[2**k for k in range(1, LEVELS)],
                            method=nz.Methods.ITKWASM_BIN_SHRINK, chunks=CHUNKS)

@@ -694,17 +694,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 # -- ome ----------------------------------------------------------------------------------------
 
-def _read_pyramid_source(src: str, path: str | None, options: dict[str, Any]) -> tuple[Any, tuple[str, ...] | None]:
-    """The image to downsample (numpy for a TIFF, dask over the Zarr array otherwise) and its axis names."""
+def _read_pyramid_source(src: str, path: str | None,
+                         options: dict[str, Any]) -> tuple[Any, tuple[str, ...] | None, dict[str, Any]]:
+    """The image to downsample (numpy for a TIFF, dask over the Zarr array otherwise), its
+    axis names, and what a TIFF's metadata says: ``scale``/``units`` by axis name, ``channels``."""
     if src.lower().endswith((".tif", ".tiff")) and not _is_remote(src):
-        import tifffile
+        from .conventions.ome.tiff import read_tiff
 
-        with tifffile.TiffFile(src) as tif:
-            series = tif.series[0]
-            axes = series.axes.lower()
-            data = series.asarray()
-        names = tuple("c" if a == "s" else a for a in axes)
-        return data, names if set(names) <= set("tczyx") else None
+        image = read_tiff(src)
+        found: dict[str, Any] = {"scale": image.scale, "units": image.units}
+        if image.channels is not None:
+            found["channels"] = image.channels
+        return image.data, image.axes, found
     import zarrconv as zc
 
     from .errors import NodeNotFoundError
@@ -719,19 +720,26 @@ def _read_pyramid_source(src: str, path: str | None, options: dict[str, Any]) ->
     try:
         import dask.array as da
     except ImportError:
-        return array[...], names
-    return da.from_array(array, chunks=array.shards or array.chunks, asarray=True), names
+        return array[...], names, {}
+    return da.from_array(array, chunks=array.shards or array.chunks, asarray=True), names, {}
 
 
 def cmd_ome_pyramid(args: argparse.Namespace) -> int:
     """``zarrconv ome pyramid SRC DST``."""
     from .conventions import ome
 
-    data, names = _read_pyramid_source(args.src, args.path, args.storage_options)
+    data, names, found = _read_pyramid_source(args.src, args.path, args.storage_options)
     axes = tuple(args.axes) if args.axes else names
     kwargs: dict[str, Any] = {"method": args.method, "version": args.version, "downscale": args.downscale}
     if axes:
         kwargs["axes"] = list(axes)
+        # the TIFF's physical sizes and channels; --scale/--units below take precedence
+        for key in ("scale", "units"):
+            by_axis = {a: v for a, v in found.get(key, {}).items() if a in axes}
+            if by_axis:
+                kwargs[key] = by_axis
+    if "channels" in found:
+        kwargs["channels"] = found["channels"]
     if args.levels is not None:
         kwargs["levels"] = args.levels
     if args.scale:

@@ -497,6 +497,7 @@ def plan_pyramid(
     axes: Sequence[bool] | Sequence[int] | None = None,
     levels: int | None = None,
     max_levels: int = 64,
+    pixel_sizes: Sequence[float] | None = None,
 ) -> list[PyramidLevel]:
     """Plan the levels of a pyramid.
 
@@ -506,7 +507,9 @@ def plan_pyramid(
         Shape of the full-resolution array.
     chunks
         Chunk shape; with ``levels=None`` the pyramid stops at the first level whose
-        downsampled axes each fit in one chunk. Required when ``levels`` is None.
+        downsampled axes each fit in one chunk (axes chunked one plane at a time, chunk
+        length 1, are left out of that test: they are browsed plane by plane, not read
+        whole). Required when ``levels`` is None.
     downscale
         Factor between consecutive levels: one int, or one int per axis.
     axes
@@ -518,6 +521,13 @@ def plan_pyramid(
         downsampled axis has length 1).
     max_levels
         Safety bound for ``levels=None``.
+    pixel_sizes
+        Physical pixel size of the full-resolution level per axis (same unit on the axes
+        compared). When given, a level downsamples only the axes whose pixels are finer
+        than the coarsest one (their size times the factor does not exceed it), so an
+        anisotropic volume (z 2.0, y and x 0.5) is reduced in y and x until the sizes
+        meet, then in all axes together. When no axis qualifies, all shrink. None treats
+        every axis alike (all downsampled at every level).
 
     Returns
     -------
@@ -546,17 +556,20 @@ def plan_pyramid(
     if chunks is not None and len(chunks) != nd:
         raise ValueError(f"chunks {tuple(chunks)} do not match shape {shape}")
 
+    if pixel_sizes is not None and len(pixel_sizes) != nd:
+        raise ValueError(f"{len(pixel_sizes)} pixel sizes for {nd} dimensions")
+
     out = [PyramidLevel(0, shape, (1,) * nd, (1,) * nd)]
     limit = levels if levels is not None else max_levels
     while len(out) < limit:
         cur = out[-1]
-        if levels is None and all(
-            s <= int(c) for s, c, m in zip(cur.shape, chunks, mask) if m  # type: ignore[arg-type]
-        ):
+        if levels is None and _fits_one_chunk(cur.shape, chunks, mask):  # type: ignore[arg-type]
             break
         step = tuple(f if (f > 1 and n > 1) else 1 for f, n in zip(base, cur.shape))
         if all(f == 1 for f in step):
             break
+        if pixel_sizes is not None:
+            step = _isotropic_step(step, [abs(float(p)) * c for p, c in zip(pixel_sizes, cur.cumulative)])
         new_shape = downsampled_shape(cur.shape, step)
         out.append(
             PyramidLevel(
@@ -564,6 +577,25 @@ def plan_pyramid(
             )
         )
     return out
+
+
+def _fits_one_chunk(shape: tuple[int, ...], chunks: Sequence[int], mask: list[bool]) -> bool:
+    """Whether the downsampled axes each fit in one chunk, leaving out those chunked one
+    plane at a time (unless all are)."""
+    pairs = [(n, int(c)) for n, c, m in zip(shape, chunks, mask) if m]
+    tiled = [(n, c) for n, c in pairs if c > 1] or pairs
+    return all(n <= c for n, c in tiled)
+
+
+def _isotropic_step(step: tuple[int, ...], sizes: list[float]) -> tuple[int, ...]:
+    """Keep the factors of the axes whose pixels stay no coarser than the coarsest axis
+    once reduced; all of ``step`` when none does (the sizes have met)."""
+    active = [i for i, f in enumerate(step) if f > 1]
+    coarsest = max(sizes[i] for i in active)
+    keep = {i for i in active if sizes[i] * step[i] <= coarsest * (1 + 1e-9)}
+    if not keep:
+        return step
+    return tuple(f if i in keep else 1 for i, f in enumerate(step))
 
 
 def level_transform(

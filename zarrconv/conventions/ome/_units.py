@@ -14,7 +14,7 @@ from typing import Any
 
 from zarrconv.conventions._schemas import load_json
 
-__all__ = ["normalize_unit", "space_units", "time_units", "unit_problem"]
+__all__ = ["normalize_unit", "space_units", "time_units", "to_meters", "unit_problem"]
 
 
 @functools.cache
@@ -106,3 +106,17 @@ def unit_problem(unit: Any, axis_type: str | None) -> str | None:
     if other is not None and unit in other:
         return f"unit {unit!r} is a {'time' if axis_type == 'space' else 'space'} unit on a {axis_type} axis"
     return f"unit {unit!r} is not one of the {axis_type} units of the specification"
+
+
+def to_meters(unit: str) -> float | None:
+    """How many meters one ``unit`` (a space unit name) is, or None when pint is missing
+    or does not know it: used to compare pixel sizes of axes in different units."""
+    ureg = _registry()
+    if ureg is None:
+        return None
+    from pint.errors import DimensionalityError, UndefinedUnitError
+
+    try:
+        return float((1 * ureg.parse_units(unit)).to("meter").magnitude)
+    except (UndefinedUnitError, DimensionalityError):
+        return None

@@ -26,7 +26,7 @@ from zarrconv.conventions.multiscales import METHODS, downsample, is_dask_array,
 from zarrconv.errors import ContainsNodeError, MetadataError, NoTransformPathError
 
 from ._lazy import DaskSource
-from ._units import normalize_unit
+from ._units import normalize_unit, to_meters
 from .models import (
     WRITE_VERSIONS,
     Acquisition,
@@ -224,18 +224,42 @@ def _coords_geometry(da_: Any) -> tuple[dict[str, float], dict[str, float], dict
 
 
 def _default_chunks(shape: tuple[int, ...], axes: list[Axis], itemsize: int, data: Any) -> tuple[int, ...]:
+    """One plane per chunk, tiled in y and x: a viewer showing one z plane reads only that
+    plane's tiles. Tiles are the largest power-of-two square of at most ``_CHUNK_BYTES``
+    (1024 x 1024 for 16-bit data, 2 MiB), or the y/x chunks of dask input when those are
+    regular and no larger than 4 x that; a plane smaller than a tile is one chunk (below
+    1 MiB for small images: a plane per chunk matters more to viewers than the chunk size)."""
     space = [i for i, a in enumerate(axes) if a.type == "space"]
+    planes, tiled = space[:-2], space[-2:]  # z is chunked plane by plane
     out = [1] * len(shape)
     dask_chunks = getattr(data, "chunks", None) if is_dask_array(data) else None
-    if dask_chunks is not None and all(len(set(dask_chunks[i][:-1])) <= 1 for i in space):
-        for i in space:
+    if dask_chunks is not None and all(len(set(dask_chunks[i][:-1])) <= 1 for i in tiled):
+        for i in tiled:
             out[i] = min(dask_chunks[i][0], shape[i])
         if math.prod(out) * itemsize <= 4 * _CHUNK_BYTES:
             return tuple(max(c, 1) for c in out)
-    side = int(2 ** math.floor(math.log2((_CHUNK_BYTES / max(itemsize, 1)) ** (1 / len(space)))))
-    for i in space:
+    side = int(2 ** math.floor(math.log2((_CHUNK_BYTES / max(itemsize, 1)) ** (1 / len(tiled)))))
+    for i in tiled:
         out[i] = max(1, min(side, shape[i]))
+    for i in planes:
+        out[i] = 1
     return tuple(out)
+
+
+def _comparable_pixel_sizes(axes: list[Axis], scale: list[float]) -> list[float] | None:
+    """Level-0 pixel sizes in one unit across the space axes (the others keep their
+    scale; they are never downsampled), for anisotropy-aware pyramids; None when the
+    space units cannot be compared (some missing, or unknown to pint)."""
+    space_units = {a.unit for a in axes if a.type == "space"}
+    if len(space_units) == 1:
+        return list(scale)
+    if None in space_units:
+        return None
+    meters = {u: to_meters(u) for u in space_units if u is not None}
+    if any(m is None for m in meters.values()):
+        return None
+    return [s * meters[a.unit] if a.type == "space" and a.unit is not None else s  # type: ignore[operator]
+            for a, s in zip(axes, scale)]
 
 
 def _resolve_chunks(chunks: Any, shape: tuple[int, ...], axes: list[Axis], itemsize: int, data: Any) -> tuple[int, ...]:
@@ -482,16 +506,21 @@ def write_image(
         Units per axis (sequence or mapping). Checked with pint against the specification's
         lists; aliases such as "um" or "ms" are written as "micrometer"/"millisecond".
     levels
-        Total number of levels; None stops once a level fits in one chunk.
+        Total number of levels; None stops once a level fits in one chunk in y and x.
     downscale
         Factor between levels for the space axes (one int, or per space axis by name or
         as a per-axis sequence). Time, channel and custom axes are never downsampled.
+        Anisotropic images are reduced along their finest axes first: with z pixels of
+        2.0 and y/x pixels of 0.5 micrometer, levels 1 and 2 halve y and x only, and z
+        shrinks from level 3 on, once the pixel sizes meet (axes in different units are
+        compared in meters).
     method
         "mean", "gaussian", "nearest" or "mode" (see :mod:`zarrconv.conventions.multiscales`).
     chunks, shards
         Chunk (and, for 0.5, shard) shape of level 0, per axis or as an int for the space
-        axes; smaller levels are clipped to their shape. Default: one plane of
-        ``1 x ... x s x s`` with about 4 MiB per chunk, or the space chunks of dask input.
+        axes; smaller levels are clipped to their shape. Default: one plane per chunk
+        (``1`` along t, c and z) tiled in y and x with at most 4 MiB per tile (1024 x 1024
+        for 16-bit data), or the y/x chunks of dask input.
     version
         "0.5" (Zarr v3, default), "0.4" (Zarr v2) or "0.6" (Zarr v3; written as
         :data:`~zarrconv.conventions.ome.models.V06_TAG`, with a coordinate system named
@@ -552,10 +581,11 @@ def write_image(
     ax = _resolve_axes(axes, dims_hint, len(shape), units, coord_units)
     _orient(ax, orientation if orientation is not None else coord_orient)
     names = [a.name for a in ax]
-    sc = [float(v) for v in _per_axis(scale, names, "scale", None)] if scale is not None else [
-        coord_scale.get(n, 1.0) for n in names]
-    tr = [float(v) for v in _per_axis(translation, names, "translation", None)] if translation is not None else [
-        coord_trans.get(n, 0.0) for n in names]
+    # a mapping may name only some axes: the others keep the DataArray's coordinates or 1 / 0
+    sc = [float(v) if v is not None else coord_scale.get(n, 1.0)
+          for n, v in zip(names, _per_axis(scale, names, "scale", None))]
+    tr = [float(v) if v is not None else coord_trans.get(n, 0.0)
+          for n, v in zip(names, _per_axis(translation, names, "translation", None))]
     if any(not math.isfinite(v) or v == 0 for v in sc):
         raise MetadataError(f"scale must be finite and non-zero, got {sc}")
     if channels is None and coord_labels is not None and any(a.type == "channel" for a in ax):
@@ -578,7 +608,8 @@ def write_image(
         factors = [downscale if m else 1 for m in space_mask]
     else:
         factors = [int(f) if m else 1 for f, m in zip(_per_axis(list(downscale), names, "downscale"), space_mask)]
-    plan = plan_pyramid(shape, base_chunks, downscale=tuple(max(f, 1) for f in factors), axes=space_mask, levels=levels)
+    plan = plan_pyramid(shape, base_chunks, downscale=tuple(max(f, 1) for f in factors), axes=space_mask,
+                        levels=levels, pixel_sizes=_comparable_pixel_sizes(ax, sc))
 
     group = _open_target(store, path, zarr_format, overwrite, storage_options)
     paths = [str(lv.index) for lv in plan]
