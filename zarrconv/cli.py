@@ -4,7 +4,8 @@ Subcommands::
 
     zarrconv info URL              what a node is: format, shape, chunks, codecs, sizes, conventions
     zarrconv tree URL              the hierarchy with shapes, dtypes and chunks
-    zarrconv validate URL          spec and convention checks (--data decodes every chunk)
+    zarrconv validate URL          spec and convention checks (--data decodes every chunk; --strict:
+                                   OME-Zarr recommendations are errors, not warnings)
     zarrconv convert SRC DST       copy, rechunk, re-shard, re-compress, v2 <-> v3
     zarrconv ome pyramid SRC DST   an OME-Zarr multiscale image from a Zarr array or a TIFF
     zarrconv ome upgrade PATH --to V   OME-Zarr metadata 0.4 -> 0.5 -> 0.6 in place (no chunk touched)
@@ -528,10 +529,12 @@ def _check_data(url: str, options: dict[str, Any], problems: list[Problem], prog
 
 
 def _convention_checks(url: str, options: dict[str, Any], all_attrs: list[dict[str, Any]],
-                       problems: list[Problem], warnings: list[Problem]) -> list[str]:
+                       problems: list[Problem], warnings: list[Problem], strict: bool = False) -> list[str]:
     """OME-Zarr and GeoZarr validators for the conventions the store's attributes use.
 
     What a validator lists in its result's ``warnings`` (readable but not standard) goes to ``warnings``.
+    The OME-Zarr validator grades by the specification's key words (SHOULD breaches are its
+    warnings); ``strict`` makes those errors.
     """
     import importlib
 
@@ -551,6 +554,8 @@ def _convention_checks(url: str, options: dict[str, Any], all_attrs: list[dict[s
             continue
         try:
             kwargs = {"storage_options": _options_for(url, options)} if _options_for(url, options) else {}
+            if name == "ome":
+                kwargs["strict"] = strict
             found = validate(url, **kwargs)
         except ZarrconvError as e:
             found = [str(e)]
@@ -567,7 +572,7 @@ def _convention_checks(url: str, options: dict[str, Any], all_attrs: list[dict[s
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """``zarrconv validate URL [--data] [--json]``."""
+    """``zarrconv validate URL [--data] [--json] [--strict]``."""
     from .format.metadata import ArrayMetadata
     from .store import make_store
 
@@ -588,10 +593,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         checks.append("data")
     warnings: list[Problem] = []
     checks += _convention_checks(args.url, args.storage_options, [m.attributes for m in nodes.values()], problems,
-                                 warnings)
+                                 warnings, strict=args.strict)
     if args.json:
         print(json.dumps({"url": args.url, "valid": not problems, "checks": checks, "nodes": len(nodes),
-                          "arrays": len(arrays), "chunks_checked": chunks_checked,
+                          "arrays": len(arrays), "chunks_checked": chunks_checked, "strict": args.strict,
                           "problems": [asdict(p) for p in problems], "warnings": [asdict(w) for w in warnings]},
                          indent=2))
     else:
@@ -891,6 +896,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url")
     p.add_argument("--data", action="store_true", help="also decode every stored chunk (finds corrupt chunks)")
     p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.add_argument("--strict", action="store_true",
+                   help="OME-Zarr: the specification's recommendations (SHOULD) are errors too, not warnings")
     _common(p)
     p.set_defaults(func=cmd_validate)
 

@@ -269,3 +269,30 @@ def test_geo_info_reports_crs_bounds_resolution(tmp_path):
     assert f["bounds"] == [500_000.0, 5_570_000.0, 540_000.0, 5_600_000.0]
     assert f["variables"] == ["t2m"]
     assert run("validate", store).returncode == 0
+
+
+def test_validate_reports_ome_recommendations_as_warnings_and_strict_as_errors(tmp_path):
+    """An OME-Zarr image whose axis unit is 'micron' breaks a SHOULD of the specification
+    (units from its list): valid with a warning; invalid with --strict."""
+    import zarrconv as zc
+    from zarrconv.conventions import ome
+
+    store = tmp_path / "img.ome.zarr"
+    ome.write_image(np.zeros((16, 16), "u1"), store, axes="yx", levels=1)
+    g = zc.open_group(store, mode="r+")
+    meta = dict(g.attrs["ome"])
+    meta["multiscales"][0]["axes"][0]["unit"] = "micron"
+    g.attrs["ome"] = meta
+
+    proc = run("validate", store)
+    assert "[ome] warning: axis 'y': unit 'micron' is not spelled as the specification requires; " \
+           "write 'micrometer'" in proc.stdout
+    assert ": valid (" in proc.stdout and "1 warning)" in proc.stdout
+    report = json.loads(run("validate", store, "--json").stdout)
+    assert report["valid"] is True and report["problems"] == []
+    assert [w["check"] for w in report["warnings"]] == ["ome"]
+
+    strict = run("validate", store, "--strict", "--json", check=1)
+    report = json.loads(strict.stdout)
+    assert report["valid"] is False and report["warnings"] == []
+    assert any("'micron'" in p["message"] for p in report["problems"])

@@ -192,8 +192,6 @@ def _mutated(fn) -> dict:
         (lambda m: m["datasets"][0]["coordinateTransformations"].append({"type": "scale", "scale": [1, 1, 1]}), "."),
         (lambda m: m["datasets"][0]["coordinateTransformations"].__setitem__(0, {"type": "affine", "affine": []}), "affine"),
         (lambda m: m.__setitem__("datasets", []), "datasets"),
-        (lambda m: m["axes"][1].__setitem__("unit", "um"), "micrometer"),  # alias: spelled wrong
-        (lambda m: m["axes"][1].__setitem__("unit", "second"), "time unit"),
         (lambda m: m["axes"][2].__setitem__("name", "y"), "unique"),
         (lambda m: m["axes"].reverse() or [d["coordinateTransformations"][0]["scale"].reverse() for d in m["datasets"]]
          or m["datasets"][1]["coordinateTransformations"][1]["translation"].reverse(), "ordered"),
@@ -207,6 +205,27 @@ def test_invalid_images_are_reported(mutate, expect):
     assert any(re.search(expect, p) for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    "mutate,expect",
+    [
+        (lambda m: m["axes"][1].__setitem__("unit", "um"), "write 'micrometer'"),  # alias: spelled wrong
+        (lambda m: m["axes"][1].__setitem__("unit", "second"), "time unit on a space axis"),
+        (lambda m: m["axes"][0].pop("type"), "should have a 'type'"),
+        (lambda m: m["datasets"][0]["coordinateTransformations"][0]["scale"].__setitem__(1, 0), "zero factor"),
+    ],
+)
+def test_recommendations_are_warnings_and_errors_only_in_strict_mode(mutate, expect):
+    """A SHOULD of the specification (units from its lists, typed axes, non-zero scales)
+    leaves the document valid; strict mode turns the warning into an error."""
+    doc = _mutated(mutate)
+    report = validate_attrs(doc)
+    assert report == [], report
+    assert any(re.search(expect, w) for w in report.warnings), report.warnings
+    strict = validate_attrs(doc, strict=True)
+    assert any(re.search(expect, e) for e in strict), strict
+    assert strict.warnings == []
+
+
 def test_valid_image_has_no_problems_and_version_rules():
     assert validate_attrs(_image05()) == []
     no_version = _image05()
@@ -216,20 +235,23 @@ def test_valid_image_has_no_problems_and_version_rules():
     wrong["ome"]["version"] = "0.4"
     assert validate_attrs(wrong)  # 0.4 metadata must not live under "ome"
     old = {"multiscales": [{"version": "0.3", "axes": ["y", "x"], "datasets": [{"path": "0"}]}]}
-    assert validate_attrs(old) == ["/: OME-Zarr version '0.3' is not validated (zarrconv validates 0.4 and 0.5)"]
+    assert validate_attrs(old) == ["/: OME-Zarr version '0.3' is not validated (zarrconv validates 0.4, 0.5, 0.6rc0)"]
 
 
 def test_invalid_plates_wells_and_labels_are_reported():
     plate = {"plate": {"version": "0.4", "name": "p", "rows": [{"name": "A"}, {"name": "B"}],
                        "columns": [{"name": "1"}], "wells": [{"path": "A/1", "rowIndex": 1, "columnIndex": 0}]}}
-    assert any("does not match rowIndex" in p for p in validate_attrs(plate))
+    assert any("must be '{row}/{column}' = 'B/1'" in p for p in validate_attrs(plate))
     plate["plate"]["wells"][0].update(rowIndex=0)
     assert validate_attrs(plate) == []
     plate["plate"]["rows"][1]["name"] = "A-2"
     assert any("pattern" in p or "does not match" in p for p in validate_attrs(plate))
     del plate["plate"]["version"]
     plate["plate"]["rows"][1]["name"] = "B"
-    assert any("version" in p for p in validate_attrs(plate))  # 0.4 plates carry their version
+    # 0.4 plates SHOULD carry their version (0.4 spec, plate-md): a warning, an error in strict mode
+    assert validate_attrs(plate) == []
+    assert any("should state its 'version'" in w for w in validate_attrs(plate).warnings)
+    assert any("should state its 'version'" in e for e in validate_attrs(plate, strict=True))
 
     well = {"ome": {"version": "0.5", "well": {"images": [{"path": "0"}, {"path": "0"}]}}}
     assert any("unique" in p or "non-unique" in p for p in validate_attrs(well))

@@ -150,6 +150,7 @@ def test_validate_finds_structural_problems(tmp_path):
     ome.write_image(x, store, axes="czyx", chunks=(1, 8, 8, 8), levels=3)
     ome.write_labels(np.zeros((8, 32, 32), np.uint8), store, "seg")
     assert ome.validate(store) == []
+    assert ome.validate(store).warnings == []  # what zarrconv writes follows the recommendations too
     g = zc.open_group(store, mode="r+")
 
     ms = _ms(g)
@@ -158,7 +159,9 @@ def test_validate_finds_structural_problems(tmp_path):
     g.attrs["ome"] = {**g.attrs["ome"], "multiscales": [ms], "omero": {"channels": [{"label": "only"}]}}
     problems = ome.validate(store)
     assert any("dataset '1' axis 'y': length 16 does not match its scale" in p for p in problems), problems
-    assert any("'pixel'" in p for p in problems)
+    # a unit outside the specification's list breaks a SHOULD: a warning, an error in strict mode
+    assert not any("'pixel'" in p for p in problems) and any("'pixel'" in w for w in problems.warnings)
+    assert any("'pixel'" in p for p in ome.validate(store, strict=True))
     assert any("omero lists 1 channels, the image has 2" in p for p in problems)
 
     lab = g["labels/seg"]

@@ -16,7 +16,8 @@ Coordinates (0.6)::
 
     transform_coordinates("scene.ome.zarr", "physical", "world", [[1.0, 2.0]])
 
-Check: ``validate(store) -> list[str]``. The attributes read and written are listed in
+Check: ``validate(store, strict=False)`` -> the errors (MUST breaches; empty = valid) as a list,
+whose ``.warnings`` lists the SHOULD breaches (errors with ``strict=True``). The attributes read and written are listed in
 ``conventions/ome/README.md``; the JSON Schemas live next to it.
 """
 
@@ -49,7 +50,7 @@ from .reader import (
 )
 from .scene import build_graph, transform_coordinates, transformation_between
 from .transforms import Transformation, TransformGraph, parse_transformation
-from .validate import validate, validate_attrs
+from .validate import ValidationReport, validate, validate_attrs
 from .writer import label_color, write_image, write_labels, write_plate, write_scene
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "read_metadata",
     "transform_coordinates",
     "transformation_between",
+    "ValidationReport",
     "validate",
     "validate_attrs",
     "write_image",

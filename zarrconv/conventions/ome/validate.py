@@ -1,19 +1,27 @@
-"""Check OME-Zarr metadata and hierarchies against the specification (0.4 and 0.5).
+"""Check OME-Zarr metadata and hierarchies against the specification (0.4, 0.5, 0.6rc0).
+
+Severity follows the specification's own key words: breaking a MUST makes a document
+invalid (an *error*); breaking a SHOULD is a *warning*, and an error only with
+``strict=True`` (the way the specification's "strict" schemas and suites treat them).
+Both functions return a :class:`ValidationReport`: a list of the errors (empty means
+valid) whose ``warnings`` attribute lists the rest.
 
 Two layers:
 
-* :func:`validate_attrs` checks one group's attributes: against zarrconv's JSON Schemas
-  (``conventions/ome/schemas/<version>/*.schema.json``, the rules of the specification in
-  our own words) and then the rules a schema cannot express: unique axis names, axis
-  order, units (pint, against the specification's lists), vector lengths, unique label
-  values, plate well paths against row and column names.
+* :func:`validate_attrs` checks one group's attributes. 0.4 and 0.5 against zarrconv's JSON
+  Schemas (``conventions/ome/schemas/<version>/*.schema.json``, the rules of the
+  specification in our own words), 0.6rc0 against the specification's own schemas
+  (``conventions/ome/schemas/0.6rc0``); then the rules a schema cannot express (modules
+  ``_axes_rules``, ``_container_rules``, ``_validate_06``, each rule citing its sentence of
+  the specification): unique axis names, axis order, units, vector lengths, unique label
+  values, plate well paths against row and column names, and the recommendations.
 * :func:`validate` walks a store from an OME group (image, labels, plate, wells, fields,
   bioformats2raw series) and adds what needs the arrays: datasets exist with the right
   dimensionality, Zarr format and ``dimension_names``; level shapes agree with the
   scales; label images are integer and match their image; the version is the same
   throughout.
 
-Both return a list of sentences, each starting with the node path; empty means valid.
+Each sentence starts with the node path.
 """
 
 from __future__ import annotations
@@ -26,20 +34,18 @@ import zarrconv as zc
 from zarrconv.conventions._schemas import load_json
 from zarrconv.errors import MetadataError, NodeNotFoundError
 
-from ._units import unit_problem
+from ._axes_rules import axes_rules, multiscale_recommendations, scale_recommendations
+from ._container_rules import image_label_rules, plate_rules, repeated, well_rules
+from ._findings import Findings, ValidationReport
+from ._validate_06 import OFFICIAL_SCHEMA_VERSIONS, validate_06
 from .models import Multiscale, OmeMetadata, compose, detect_version, parse_attrs
 
-__all__ = ["validate", "validate_attrs"]
+__all__ = ["ValidationReport", "validate", "validate_attrs"]
 
 #: Group kinds with a schema each (``conventions/ome/schemas/<version>/<kind>.schema.json``).
 _SCHEMA_KINDS = ("image", "label", "labels", "plate", "well", "bioformats2raw", "series")
 #: The Zarr format each validated OME-Zarr version is stored in.
-_ZARR_FORMAT = {"0.5": 3, "0.4": 2}
-
-
-def _repeated(values: list[Any], key: Any = None) -> list[Any]:
-    """The values that occur more than once, sorted (``key`` as for :func:`sorted`)."""
-    return sorted({v for v in values if values.count(v) > 1}, key=key)
+_ZARR_FORMAT = {"0.6rc0": 3, "0.5": 3, "0.4": 2}
 
 
 @functools.cache
@@ -70,13 +76,14 @@ def _validators() -> dict[str, Any]:
     return out
 
 
-def _schema_problems(attrs: Mapping[str, Any], version: str, kind: str, where: str) -> list[str]:
+def _schema_errors(attrs: Mapping[str, Any], version: str, kind: str, where: str, f: Findings) -> bool:
+    """Record what zarrconv's schema of ``kind`` finds; True when it found nothing."""
     validator = _validators()[f"{version}/{kind}"]
-    out = []
-    for err in sorted(validator.iter_errors(dict(attrs)), key=lambda e: list(map(str, e.absolute_path))):
+    errors = sorted(validator.iter_errors(dict(attrs)), key=lambda e: list(map(str, e.absolute_path)))
+    for err in errors:
         loc = err.json_path if err.absolute_path else "$"
-        out.append(f"{where}: {loc}: {err.message} (schema {version}/{kind})")
-    return out
+        f.must(f"{where}: {loc}: {err.message} (schema {version}/{kind})")
+    return not errors
 
 
 def _kinds(md: OmeMetadata) -> list[str]:
@@ -98,103 +105,94 @@ def _kinds(md: OmeMetadata) -> list[str]:
     return kinds
 
 
-def _axes_problems(ms: Multiscale, w: str) -> list[str]:
-    out = []
-    names = ms.axis_names
-    dup = _repeated(names)
-    if dup:
-        out.append(f"{w}: axis names must be unique; repeated: {dup}")
-    rank = {"time": 0, "space": 2}
-    ranks = [rank.get(a.type or "", 1) for a in ms.axes]
-    if ranks != sorted(ranks):
-        out.append(f"{w}: axes {names} must be ordered time, then channel/custom, then space")
-    for a in ms.axes:
-        problem = unit_problem(a.unit, a.type)
-        if problem:
-            out.append(f"{w}: axis {a.name!r}: {problem}")
+def _multiscale_rules(ms: Multiscale, raw: Mapping[str, Any], version: str, w: str, f: Findings) -> None:
+    """The 0.4/0.5 multiscale rules beyond the schema (0.4 l.356-381, 0.5 l.302-327)."""
+    axes_rules(raw["axes"], w, f, image=True)
+    multiscale_recommendations(raw, version, w, f)
     nd = len(ms.axes)
 
     def check_transforms(trs: list[Any], loc: str) -> None:
         for t in trs:
+            # "The length of the scale and translation array MUST be the same as the length
+            # of axes" (0.4 l.371, 0.5 l.317)
             if t.values is not None and len(t.values) != nd:
-                out.append(f"{w}: {loc}: {t.type} has {len(t.values)} values for {nd} axes")
-            if t.type == "scale" and t.values is not None and any(v == 0 for v in t.values):
-                out.append(f"{w}: {loc}: a scale of 0 makes the coordinates degenerate")
+                f.must(f"{w}: {loc}: {t.type} has {len(t.values)} values for {nd} axes")
+            if t.type == "scale" and t.values is not None:
+                scale_recommendations(t.values, f"{w}: {loc}", f)
 
     for ds in ms.datasets:
         check_transforms(ds.transforms, f"dataset {ds.path!r}")
     check_transforms(ms.transforms, "multiscale coordinateTransformations")
-    paths = ms.paths
-    if len(set(paths)) != len(paths):
-        out.append(f"{w}: dataset paths must be unique, got {paths}")
-    return out
+    # each dataset path names one resolution level "ordered from largest to smallest"
+    # (0.4 l.364, 0.5 l.310): one path cannot be two levels
+    dup = repeated(ms.paths)
+    if dup:
+        f.must(f"{w}: dataset paths must be unique, got {ms.paths}")
 
 
-def validate_attrs(attrs: Mapping[str, Any], version: str | None = None, *, where: str = "/") -> list[str]:
-    """Problems of one group's attributes (empty list when valid).
-
-    ``version`` defaults to the version the attributes declare; only 0.4 and 0.5 are
-    checked (older versions yield one problem saying so).
-    """
+def _check_04_05(attrs: Mapping[str, Any], version: str, where: str, f: Findings) -> None:
+    if version == "0.5" and not isinstance(attrs.get("ome"), Mapping):
+        f.must(f"{where}: OME-Zarr 0.5 metadata must be inside attributes['ome']")
+        return
+    if version == "0.4" and "ome" in attrs and not any(k in attrs for k in ("multiscales", "plate", "well", "labels")):
+        f.must(f"{where}: OME-NGFF 0.4 metadata lives at the top level of .zattrs, not under 'ome'")
+        return
     try:
         md = parse_attrs(attrs, where)
     except MetadataError as e:
-        return [str(e)]
-    if md is None:
-        return [f"{where}: no OME-Zarr metadata"]
-    declared = md.version
-    version = version or declared
-    out: list[str] = []
-    if version not in ("0.4", "0.5"):
-        return [f"{where}: OME-Zarr version {version!r} is not validated (zarrconv validates 0.4 and 0.5)"]
-    if declared != version:
-        out.append(f"{where}: metadata declares version {declared!r}, expected {version!r}")
-    if version == "0.5" and not isinstance(attrs.get("ome"), Mapping):
-        out.append(f"{where}: OME-Zarr 0.5 metadata must be inside attributes['ome']")
-        return out
-    if version == "0.4" and "ome" in attrs and not any(k in attrs for k in ("multiscales", "plate", "well", "labels")):
-        out.append(f"{where}: OME-NGFF 0.4 metadata lives at the top level of .zattrs, not under 'ome'")
-        return out
+        f.must(str(e))
+        return
+    assert md is not None  # detect_version found OME metadata
+    ns: Mapping[str, Any] = attrs["ome"] if version == "0.5" else attrs
     kinds = _kinds(md)
     if not kinds:
-        out.append(f"{where}: OME metadata without multiscales, labels, image-label, plate, well, "
-                   "bioformats2raw.layout or series")
+        f.must(f"{where}: OME metadata without multiscales, labels, image-label, plate, well, "
+               "bioformats2raw.layout or series")
     for kind in kinds:
-        out += _schema_problems(attrs, version, kind, where)
-    for i, ms in enumerate(md.multiscales or []):
-        out += _axes_problems(ms, f"{where}: multiscales[{i}]" if len(md.multiscales or []) > 1 else where)
-    if md.image_label is not None:
-        for key, items in (("colors", [c.label_value for c in md.image_label.colors or []]),
-                           ("properties", [p.get("label-value") for p in md.image_label.properties or []])):
-            dup = _repeated(items, key=str)
-            if dup:
-                out.append(f"{where}: image-label {key}: label-value must be unique; repeated: {dup}")
-    if md.plate is not None:
-        p = md.plate
-        for kind_name, names in (("row", p.rows), ("column", p.columns)):
-            dup = _repeated(names)
-            if dup:
-                out.append(f"{where}: plate {kind_name} names must be unique; repeated: {dup}")
-        seen = set()
-        for w in p.wells:
-            if w.path in seen:
-                out.append(f"{where}: plate well {w.path!r} is listed twice")
-            seen.add(w.path)
-            if not (0 <= w.row_index < len(p.rows)) or not (0 <= w.column_index < len(p.columns)):
-                out.append(f"{where}: plate well {w.path!r}: rowIndex/columnIndex out of range")
-                continue
-            expect = f"{p.rows[w.row_index]}/{p.columns[w.column_index]}"
-            if w.path != expect:
-                out.append(f"{where}: plate well {w.path!r} does not match rowIndex {w.row_index} and "
-                           f"columnIndex {w.column_index}, which name {expect!r}")
-        dup_ids = _repeated([a.id for a in p.acquisitions or []])
-        if dup_ids:
-            out.append(f"{where}: plate acquisition ids must be unique; repeated: {dup_ids}")
-    if md.well is not None:
-        dup = _repeated([im.path for im in md.well.images])
-        if dup:
-            out.append(f"{where}: well image paths must be unique; repeated: {dup}")
-    return out
+        if not _schema_errors(attrs, version, kind, where, f):
+            continue  # the rules below read what the schema guarantees
+        if kind == "image":
+            multiscales = md.multiscales or []
+            for i, ms in enumerate(multiscales):
+                w = f"{where}: multiscales[{i}]" if len(multiscales) > 1 else where
+                _multiscale_rules(ms, ns["multiscales"][i], version, w, f)
+        elif kind == "label":
+            image_label_rules(ns["image-label"], version, where, f)
+        elif kind == "plate":
+            plate_rules(ns["plate"], version, where, f)
+        elif kind == "well":
+            well_rules(ns["well"], version, where, f)
+
+
+def _check_attrs(attrs: Mapping[str, Any], version: str | None, where: str, f: Findings) -> None:
+    declared = detect_version(attrs)
+    if declared is None:
+        f.must(f"{where}: no OME-Zarr metadata")
+        return
+    version = version or declared
+    if declared != version:
+        f.must(f"{where}: metadata declares version {declared!r}, expected {version!r}")
+    if version in OFFICIAL_SCHEMA_VERSIONS:
+        validate_06(attrs, version, where, f)
+    elif version in ("0.4", "0.5"):
+        _check_04_05(attrs, version, where, f)
+    else:
+        known = ", ".join(("0.4", "0.5", *OFFICIAL_SCHEMA_VERSIONS))
+        f.must(f"{where}: OME-Zarr version {version!r} is not validated (zarrconv validates {known})")
+
+
+def validate_attrs(
+    attrs: Mapping[str, Any], version: str | None = None, *, where: str = "/", strict: bool = False
+) -> ValidationReport:
+    """Check one group's attributes: the errors (empty when valid), warnings in ``.warnings``.
+
+    ``version`` defaults to the version the attributes declare; 0.4, 0.5 and 0.6rc0 are
+    checked (other versions yield one error saying so). ``strict=True`` makes the
+    specification's recommendations (SHOULD) errors too, like its strict schemas.
+    """
+    f = Findings()
+    _check_attrs(attrs, version, where, f)
+    return f.report(strict)
 
 
 # --------------------------------------------------------------------- hierarchy checks
@@ -204,6 +202,7 @@ class _Walker:
     def __init__(self, root: zc.Group) -> None:
         self.root = root
         self.problems: list[str] = []
+        self.warnings: list[str] = []
         self.versions: dict[str, str] = {}
 
     def loc(self, group: zc.Group) -> str:
@@ -213,7 +212,10 @@ class _Walker:
     def metadata(self, group: zc.Group) -> OmeMetadata | None:
         attrs = group.attrs.asdict()
         where = self.loc(group)
-        self.problems += validate_attrs(attrs, where=where) if detect_version(attrs) is not None else []
+        if detect_version(attrs) is not None:
+            report = validate_attrs(attrs, where=where)
+            self.problems += report
+            self.warnings += report.warnings
         try:
             md = parse_attrs(attrs, where)
         except MetadataError:
@@ -393,12 +395,15 @@ class _Walker:
                     self.node(fg)
 
 
-def validate(store: Any, path: str | None = None, *, storage_options: dict | None = None) -> list[str]:
-    """Check an OME-Zarr hierarchy; returns the problems found (empty when valid).
+def validate(
+    store: Any, path: str | None = None, *, strict: bool = False, storage_options: dict | None = None
+) -> ValidationReport:
+    """Check an OME-Zarr hierarchy: the errors (empty when valid), warnings in ``.warnings``.
 
     ``store`` is anything :func:`zarrconv.open_group` accepts or a Group; the walk starts at
     ``path`` and follows what the metadata references: an image's datasets and labels, a
-    plate's wells and fields, a bioformats2raw container's series.
+    plate's wells and fields, a bioformats2raw container's series. ``strict=True`` makes
+    the specification's recommendations (SHOULD) errors too.
     """
     if isinstance(store, zc.Group):
         group = store[path] if path else store
@@ -406,11 +411,14 @@ def validate(store: Any, path: str | None = None, *, storage_options: dict | Non
         try:
             group = zc.open_group(store, path=path, mode="r", storage_options=storage_options)
         except NodeNotFoundError as e:
-            return [str(e)]
+            return ValidationReport([str(e)])
     walker = _Walker(group)
     walker.node(group)
     versions = sorted(set(walker.versions.values()))
     if len(versions) > 1:
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(walker.versions.items()))
+        # "The OME-Zarr Metadata version MUST be consistent within a hierarchy" (0.5 l.165, 0.6 l.188)
         walker.problems.append(f"/: the OME-Zarr version must be the same throughout the hierarchy; found {detail}")
-    return list(dict.fromkeys(walker.problems))  # each problem once, in the order found
+    findings = Findings()
+    findings.errors, findings.warnings = walker.problems, walker.warnings
+    return findings.report(strict)
