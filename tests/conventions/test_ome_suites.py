@@ -26,8 +26,9 @@ _PLATE_PATH = (
     "well path 'A/1' must be '{row}/{column}'",
     "the case names its well '{column}/{row}' (rows [{name: '1'}], columns [{name: 'A'}], path 'A/1'), "
     "but 'The path MUST consist of a name in the rows list, a file separator (/), and a name from the "
-    "columns list, in that order' (0.4 spec plate-md; the same sentence in 0.5 and 0.6rc0; the 0.5 "
-    "strict plate cases do name their wells '{row}/{column}')",
+    "columns list, in that order' (0.4 spec plate-md; the same sentence in 0.5 and 0.6rc0). The 0.5 "
+    "suite agrees with the text: its plates name wells '{row}/{column}' and its invalid case "
+    "plate/well_path_has_column_before_row is the '{column}/{row}' form",
 )
 
 #: case id -> (fragment of the error zarrconv reports, why the specification text makes it invalid).

@@ -19,14 +19,12 @@ class ValidationReport(list[str]):
     A plain ``list[str]`` of sentences, each starting with the node path, so that
     ``if not validate(...)`` still means "valid". ``warnings`` lists what the document
     SHOULD do differently; in strict mode those are errors and ``warnings`` is empty.
+    It prints as the list of errors, as ``validate`` always returned.
     """
 
     def __init__(self, errors: Iterable[str] = (), warnings: Iterable[str] = ()) -> None:
         super().__init__(errors)
         self.warnings: list[str] = list(warnings)
-
-    def __repr__(self) -> str:
-        return f"ValidationReport(errors={list(self)!r}, warnings={self.warnings!r})"
 
 
 class Findings:
