@@ -202,6 +202,35 @@ def test_validate_plate_references(tmp_path):
     assert ome.validate(tmp_path / "missing.zarr")  # no store there: reported, not raised
 
 
+def test_validate_warns_about_empty_plate_groups_and_unlisted_labels(tmp_path):
+    """Hierarchy-level recommendations of the specification: no row or well group without
+    images (SHOULD NOT), every label image listed in 'labels' (SHOULD, 0.5 on). Warnings;
+    errors with strict=True."""
+    plate = tmp_path / "p.zarr"
+    g = ome.write_plate(plate, {"A/1": [np.zeros((8, 8), np.uint8)]}, rows=["A", "B"], columns=["1", "2"])
+    assert ome.validate(plate) == [] and ome.validate(plate).warnings == []
+    g.create_group("B")  # a row without wells
+    g["A"].create_group("2")  # a well group the plate does not list
+    report = ome.validate(plate)
+    assert report == []
+    assert sorted(report.warnings) == [
+        "A/2: well group A/2 is not a well of the plate (it has no images); it should not be present",
+        "B: row group 'B' has no wells; it should not be present",
+    ]
+    assert sorted(ome.validate(plate, strict=True)) == sorted(report.warnings)
+
+    image = tmp_path / "img.zarr"
+    ome.write_image(np.zeros((16, 16), np.uint16), image, axes="yx", levels=1)
+    ome.write_labels(np.zeros((16, 16), np.uint8), image, "cells")
+    ome.write_labels(np.zeros((16, 16), np.uint8), image, "nuclei")
+    labels = zc.open_group(image, mode="r+")["labels"]
+    labels.attrs["ome"] = {**labels.attrs["ome"], "labels": ["cells"]}
+    report = ome.validate(image)
+    assert report == []
+    assert report.warnings == ["labels/nuclei: label image 'nuclei' should be listed in the 'labels' metadata "
+                               "of its 'labels' group"]
+
+
 def test_xarray_backend_gives_the_same_levels(tmp_path):
     """xr.open_datatree(engine="zarrconv") builds OME levels with image_datasets: same
     variables, coordinates and attributes as open_image (labels included)."""

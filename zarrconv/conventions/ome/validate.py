@@ -198,6 +198,12 @@ def validate_attrs(
 # --------------------------------------------------------------------- hierarchy checks
 
 
+def _namespace(attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Where a group's OME keys live: ``attributes['ome']`` (0.5 on) or the attributes (0.4)."""
+    ome = attrs.get("ome")
+    return ome if isinstance(ome, Mapping) else attrs
+
+
 class _Walker:
     def __init__(self, root: zc.Group) -> None:
         self.root = root
@@ -290,20 +296,34 @@ class _Walker:
         if label_of is None:
             lg = group.get("labels")
             if isinstance(lg, zc.Group):
-                lmd = self.metadata(lg)
-                if lmd is not None and lmd.labels is not None:
-                    for name in lmd.labels:
-                        sub = self.child(lg, name, "label image")
-                        if not isinstance(sub, zc.Group):
-                            continue
-                        smd = self.metadata(sub)
-                        if smd is None or smd.multiscales is None:
-                            self.problems.append(f"{self.loc(sub)}: a label image must have multiscales metadata")
-                            continue
-                        self.image(sub, smd, label_of=shapes_first)
-                elif lmd is None:
-                    self.problems.append(f"{self.loc(lg)}: a 'labels' group must list its label images")
+                self.labels(lg, shapes_first)
         return shapes_first
+
+    def labels(self, lg: zc.Group, shapes: list[tuple[int, ...]]) -> None:
+        """The label images a 'labels' group lists, each checked against its image's shapes."""
+        lmd = self.metadata(lg)
+        if lmd is None:
+            self.problems.append(f"{self.loc(lg)}: a 'labels' group must list its label images")
+            return
+        if lmd.labels is None:
+            return
+        for name in lmd.labels:
+            sub = self.child(lg, name, "label image")
+            if not isinstance(sub, zc.Group):
+                continue
+            smd = self.metadata(sub)
+            if smd is None or smd.multiscales is None:
+                self.problems.append(f"{self.loc(sub)}: a label image must have multiscales metadata")
+                continue
+            self.image(sub, smd, label_of=shapes)
+        # "All label images SHOULD be listed within this metadata file" (0.5 l.405, 0.6 l.1505);
+        # 0.4 says instead "Unlisted groups MAY be labels" (0.4 l.459)
+        if lmd.version != "0.4":
+            listed = {n.strip("/") for n in lmd.labels}
+            for name, sub in sorted(lg.groups().items()):
+                if name not in listed and "image-label" in _namespace(sub.attrs.asdict()):
+                    self.warnings.append(f"{self.loc(sub)}: label image {name!r} should be listed in the "
+                                         "'labels' metadata of its 'labels' group")
 
     def _shapes_vs_scales(self, ms: Multiscale, shapes: list[tuple[int, ...]], w: str) -> None:
         nd = len(ms.axes)
@@ -332,8 +352,27 @@ class _Walker:
                         f"match its scale (level 0 length {shapes[0][i]} x scale ratio 1/{ratio:g} = {expect:g})")
 
     # -- containers --------------------------------------------------------------------------
+    def empty_plate_groups(self, group: zc.Group, md: OmeMetadata) -> None:
+        """Row and well groups without images: "A well row group SHOULD NOT be present if
+        there are no images in the well row. A well group SHOULD NOT be present if there
+        are no images in the well." (0.4 l.198-199, 0.5 l.128-129, 0.6 l.122-123)"""
+        assert md.plate is not None
+        wells = {w.path for w in md.plate.wells}
+        for row, rg in sorted(group.groups().items()):
+            if row not in md.plate.rows:
+                continue
+            in_row = {p for p in wells if p.split("/")[0] == row}
+            if not in_row:
+                self.warnings.append(f"{self.loc(rg)}: row group {row!r} has no wells; it should not be present")
+                continue
+            for column in sorted(set(rg.groups()) & set(md.plate.columns)):
+                if f"{row}/{column}" not in wells:
+                    self.warnings.append(f"{self.loc(rg)}/{column}: well group {row}/{column} is not a well of the "
+                                         "plate (it has no images); it should not be present")
+
     def plate(self, group: zc.Group, md: OmeMetadata) -> None:
         assert md.plate is not None
+        self.empty_plate_groups(group, md)
         acq_ids = {a.id for a in md.plate.acquisitions or []}
         multi = len(acq_ids) > 1
         for w in md.plate.wells:
