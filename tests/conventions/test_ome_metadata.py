@@ -235,7 +235,7 @@ def test_valid_image_has_no_problems_and_version_rules():
     wrong["ome"]["version"] = "0.4"
     assert validate_attrs(wrong)  # 0.4 metadata must not live under "ome"
     old = {"multiscales": [{"version": "0.3", "axes": ["y", "x"], "datasets": [{"path": "0"}]}]}
-    assert validate_attrs(old) == ["/: OME-Zarr version '0.3' is not validated (zarrconv validates 0.4, 0.5, 0.6rc0)"]
+    assert validate_attrs(old) == ["/: OME-Zarr version '0.3' is not validated (zarrconv validates 0.4, 0.5, 0.6, 0.6rc0)"]
 
 
 def test_invalid_plates_wells_and_labels_are_reported():

@@ -21,8 +21,10 @@ from ._findings import Findings
 
 __all__ = ["OFFICIAL_SCHEMA_VERSIONS", "validate_06"]
 
-#: Versions validated with the specification's own schemas (folder name = version string).
-OFFICIAL_SCHEMA_VERSIONS = ("0.6rc0",)
+#: Declared version -> the published text (and folder of official schemas) it is checked
+#: against. "0.6" is what ngff-zarr 0.50 writes for 0.6; the only 0.6 text published is
+#: 0.6rc0, so such documents are checked against it (its schemas see version "0.6rc0").
+OFFICIAL_SCHEMA_VERSIONS = {"0.6rc0": "0.6rc0", "0.6": "0.6rc0"}
 
 #: Key of the 'ome' object -> the official schema of that group kind.
 _KIND_SCHEMAS = {
@@ -67,6 +69,9 @@ def validate_06(attrs: Mapping[str, Any], version: str, where: str, f: Findings)
     if not isinstance(ns, Mapping):
         f.must(f"{where}: OME-Zarr {version} metadata must be inside attributes['ome']")
         return
+    text = OFFICIAL_SCHEMA_VERSIONS[version]
+    if version != text:
+        attrs = {**attrs, "ome": {**ns, "version": text}}
     kinds = [kind for key, kind in _KIND_SCHEMAS.items() if key in ns]
     if "labels" in ns:
         # the labels group: "a JSON object with the key labels, whose value is a JSON array
@@ -78,7 +83,7 @@ def validate_06(attrs: Mapping[str, Any], version: str, where: str, f: Findings)
         f.must(f"{where}: no OME-Zarr metadata in attributes['ome'] (none of "
                f"{', '.join(sorted(_KIND_SCHEMAS))} or labels)")
     for kind in kinds:
-        if not _schema_errors(attrs, version, kind, where, f):
+        if not _schema_errors(attrs, text, kind, where, f):
             continue
         if kind == "image":
             for i, ms in enumerate(ns["multiscales"]):

@@ -45,7 +45,7 @@ __all__ = ["ValidationReport", "validate", "validate_attrs"]
 #: Group kinds with a schema each (``conventions/ome/schemas/<version>/<kind>.schema.json``).
 _SCHEMA_KINDS = ("image", "label", "labels", "plate", "well", "bioformats2raw", "series")
 #: The Zarr format each validated OME-Zarr version is stored in.
-_ZARR_FORMAT = {"0.6rc0": 3, "0.5": 3, "0.4": 2}
+_ZARR_FORMAT = {"0.6": 3, "0.6rc0": 3, "0.5": 3, "0.4": 2}
 
 
 @functools.cache
@@ -177,7 +177,7 @@ def _check_attrs(attrs: Mapping[str, Any], version: str | None, where: str, f: F
     elif version in ("0.4", "0.5"):
         _check_04_05(attrs, version, where, f)
     else:
-        known = ", ".join(("0.4", "0.5", *OFFICIAL_SCHEMA_VERSIONS))
+        known = ", ".join(("0.4", "0.5", *sorted(OFFICIAL_SCHEMA_VERSIONS)))
         f.must(f"{where}: OME-Zarr version {version!r} is not validated (zarrconv validates {known})")
 
 
@@ -187,7 +187,7 @@ def validate_attrs(
     """Check one group's attributes: the errors (empty when valid), warnings in ``.warnings``.
 
     ``version`` defaults to the version the attributes declare; 0.4, 0.5 and 0.6rc0 are
-    checked (other versions yield one error saying so). ``strict=True`` makes the
+    checked, and "0.6" against the 0.6rc0 text (other versions yield one error saying so). ``strict=True`` makes the
     specification's recommendations (SHOULD) errors too, like its strict schemas.
     """
     f = Findings()
