@@ -320,7 +320,7 @@ class _Walker:
         # 0.4 says instead "Unlisted groups MAY be labels" (0.4 l.459)
         if lmd.version != "0.4":
             listed = {n.strip("/") for n in lmd.labels}
-            for name, sub in sorted(lg.groups().items()):
+            for name, sub in sorted(lg.groups()):
                 if name not in listed and "image-label" in _namespace(sub.attrs.asdict()):
                     self.warnings.append(f"{self.loc(sub)}: label image {name!r} should be listed in the "
                                          "'labels' metadata of its 'labels' group")
@@ -358,14 +358,14 @@ class _Walker:
         are no images in the well." (0.4 l.198-199, 0.5 l.128-129, 0.6 l.122-123)"""
         assert md.plate is not None
         wells = {w.path for w in md.plate.wells}
-        for row, rg in sorted(group.groups().items()):
+        for row, rg in sorted(group.groups()):
             if row not in md.plate.rows:
                 continue
             in_row = {p for p in wells if p.split("/")[0] == row}
             if not in_row:
                 self.warnings.append(f"{self.loc(rg)}: row group {row!r} has no wells; it should not be present")
                 continue
-            for column in sorted(set(rg.groups()) & set(md.plate.columns)):
+            for column in sorted(set(dict(rg.groups())) & set(md.plate.columns)):
                 if f"{row}/{column}" not in wells:
                     self.warnings.append(f"{self.loc(rg)}/{column}: well group {row}/{column} is not a well of the "
                                          "plate (it has no images); it should not be present")
