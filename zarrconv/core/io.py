@@ -301,7 +301,7 @@ def _merge(arr: Array, pipe: Any, key: str, existing: Any, task: ChunkTask, regi
            shape: tuple[int, ...], pointwise: bool) -> np.ndarray:
     """The new content of a chunk: existing (or fill) with the region written in."""
     if task.complete and region.shape == tuple(shape):
-        return region
+        return np.asarray(region)  # a 0-d selection of a 0-d value is a numpy scalar
     if task.complete or existing is None:
         chunk = full_chunk(shape, arr.dtype, arr._fill_for_output)
     else:

@@ -57,8 +57,9 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
 
     Takes xarray's decoding arguments plus ``group``, ``consolidated`` (None: use
     consolidated metadata when present), ``storage_options`` (for remote URLs),
-    ``zarr_format`` (None: detect) and ``use_zarr_fill_value_as_mask`` (None: True for v2,
-    False for v3, as xarray's zarr engine).
+    ``zarr_format`` (None: detect) and ``use_zarr_fill_value_as_mask`` (v3 only: True makes
+    the Zarr ``fill_value`` the CF ``_FillValue``; a v2 ``fill_value`` always is, as with
+    xarray's zarr engine, which stores a v2 ``_FillValue`` there).
     """
 
     description = "Open Zarr v2/v3 stores (.zarr) with zarrconv, faster to open than engine='zarr'"

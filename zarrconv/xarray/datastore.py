@@ -8,6 +8,7 @@ Nothing is read from chunks until values are needed: each variable wraps a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,14 +21,16 @@ from xarray.core.variable import Variable
 from ..codecs.cf_packing import packed_form
 from ..core import Array, Group, open_group
 from ..errors import MetadataError, NodeNotFoundError
-from .encoding import DIMENSION_KEY, decode_fill_attr, is_vlen_str, string_dtype
+from .encoding import DIMENSION_KEY, CodecDocument, decode_fill_attr, is_vlen_str, string_dtype
 
 
 class ZarrconvBackendArray(BackendArray):
     """A zarrconv :class:`~zarrconv.Array` seen by xarray's lazy indexing.
 
     Basic indexers use ``array[...]``, outer indexers ``array.oindex``, vectorized ones
-    ``array.vindex``; only the chunks a selection touches are read.
+    ``array.vindex``; only the chunks a selection touches are read, concurrently. The async
+    path (:meth:`async_getitem`, used by ``Dataset.load_async``) runs the same read on a
+    worker thread, so that the reads of many variables overlap.
     """
 
     __slots__ = ("_array", "dtype", "shape")
@@ -62,6 +65,11 @@ class ZarrconvBackendArray(BackendArray):
         if value.dtype != self.dtype:
             value = value.astype(self.dtype)
         return value
+
+    async def async_getitem(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        """``self[key]`` without blocking the event loop: the read runs on a thread of asyncio's
+        default executor while other coroutines (other variables' reads) go on."""
+        return await asyncio.to_thread(self.__getitem__, key)
 
 
 def _dims_and_attrs(array: Array) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -121,27 +129,31 @@ def storage_layout(array: Array) -> dict[str, Any]:
     meta = array.metadata
     if meta.zarr_format == 2:
         return {"chunks": tuple(meta.chunk_shape), "shards": None,
-                "compressors": (meta.compressor,) if meta.compressor else (), "filters": tuple(meta.filters or ())}
+                "compressors": (CodecDocument(meta.compressor),) if meta.compressor else (),
+                "filters": tuple(CodecDocument(f) for f in meta.filters or ())}
     codecs, chunks, shards = meta.codecs, _grid_chunks(meta), None
     if len(codecs) == 1 and codecs[0].get("name") == "sharding_indexed" and meta.chunk_grid.is_regular:
         conf = codecs[0].get("configuration", {})
         codecs, shards, chunks = conf.get("codecs", []), chunks, tuple(conf.get("chunk_shape", chunks))
     kinds = [_codec_kind(c) for c in codecs]
+    docs = [CodecDocument(c) for c in codecs]
     return {
         "chunks": chunks, "shards": shards,
-        "compressors": tuple(c for c, k in zip(codecs, kinds) if k == "bytes_bytes"),
-        "filters": tuple(c for c, k in zip(codecs, kinds) if k == "array_array"),
-        "serializer": next((c for c, k in zip(codecs, kinds) if k == "array_bytes"), None),
+        "compressors": tuple(c for c, k in zip(docs, kinds) if k == "bytes_bytes"),
+        "filters": tuple(c for c, k in zip(docs, kinds) if k == "array_array"),
+        "serializer": next((c for c, k in zip(docs, kinds) if k == "array_bytes"), None),
     }
 
 
 class ZarrconvDataStore(AbstractDataStore):
     """One Zarr group as an xarray data store (read side).
 
-    ``mask_fill`` decides how the Zarr ``fill_value`` is used, as in xarray's zarr engine:
-    True (the v2 default) turns it into the CF ``_FillValue`` attribute, so that stored fill
-    values become NaN; False (the v3 default) keeps it in ``encoding["fill_value"]`` and
-    decodes a CF ``_FillValue`` attribute stored next to the data.
+    How the Zarr ``fill_value`` is used follows xarray's zarr engine. In Zarr v2 it *is* the CF
+    ``_FillValue`` (xarray stores a v2 ``_FillValue`` nowhere else), so it always becomes that
+    attribute and stored fill values become NaN; xarray's engine does so whatever its
+    ``use_zarr_fill_value_as_mask`` says (pydata/xarray#10269), and its own tests expect it. In
+    v3, ``mask_fill`` False (the default) keeps it in ``encoding["fill_value"]`` and decodes a
+    CF ``_FillValue`` attribute stored next to the data; True treats it as in v2.
     """
 
     __slots__ = ("_arrays", "_mask_fill", "_packed", "group")
@@ -153,7 +165,7 @@ class ZarrconvDataStore(AbstractDataStore):
         #: scale_factor/add_offset attributes (xarray's mask_and_scale=False / decode_cf=False)
         self._packed = packed
         self._arrays = arrays if arrays is not None else dict(group.arrays())
-        self._mask_fill = group.zarr_format == 2 if mask_fill is None else bool(mask_fill)
+        self._mask_fill = group.zarr_format == 2 or bool(mask_fill)
 
     @classmethod
     def open(cls, store: Any, group: str | None = None, *, consolidated: bool | None = None,

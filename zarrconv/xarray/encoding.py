@@ -65,6 +65,32 @@ def is_vlen_str(array: Any) -> bool:
 
 # -- codecs -----------------------------------------------------------------------------------
 
+class CodecDocument(dict):
+    """A codec's JSON document (``{"name": ..., "configuration": ...}`` or numcodecs' ``{"id": ...}``)
+    as the reader puts it in ``encoding["compressors"]`` and friends.
+
+    It is a plain dict that also compares equal to a codec *object* serialising to the same
+    document (zarr-python's ``to_dict()``, numcodecs' ``get_config()``), which is what
+    xarray's zarr engine puts there: encodings read by either engine compare alike, and the
+    document can be given back to either writer as it is.
+    """
+
+    __hash__ = None  # type: ignore[assignment]  (mutable, like dict)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):
+            return dict.__eq__(self, other)
+        for method in ("to_dict", "get_config"):
+            serialise = getattr(other, method, None)
+            if callable(serialise):
+                return dict.__eq__(self, serialise())
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+
 def codec_documents(value: Any) -> Any:
     """Codec objects from other libraries (zarr-python's ``to_dict``) as plain documents."""
     if value is None or isinstance(value, str | dict):
@@ -92,14 +118,14 @@ def storage_chunks(enc_chunks: Any, var_chunks: tuple[tuple[int, ...], ...] | No
         for sizes in var_chunks:
             if len(set(sizes[:-1])) > 1 or (sizes and sizes[-1] > sizes[0]):
                 raise ChunkAlignmentError(
-                    f"variable {name!r} has irregular dask chunks {var_chunks}; Zarr needs equal chunks "
-                    "(the last may be smaller): rechunk with .chunk() or set encoding['chunks']"
+                    f"variable {name!r} has irregular dask chunks {var_chunks}; Zarr requires uniform chunk "
+                    "sizes (the last may be smaller): rechunk with .chunk() or set encoding['chunks']"
                 )
         return tuple(max(sizes[0], 1) if sizes else 1 for sizes in var_chunks)
     if isinstance(enc_chunks, int | np.integer):
         return (int(enc_chunks),) * ndim
     if not all(isinstance(c, int | np.integer) for c in enc_chunks):
-        raise MetadataError(f"encoding['chunks']={enc_chunks!r} of variable {name!r} must be an int or a tuple of ints")
+        raise TypeError(f"encoding['chunks']={enc_chunks!r} of variable {name!r} must be an int or a tuple of ints")
     return tuple(int(c) for c in enc_chunks)
 
 
@@ -128,10 +154,12 @@ def check_chunk_alignment(name: Hashable, var_chunks: tuple[tuple[int, ...], ...
             if stop % unit and stop != size:
                 bad = np.concatenate((bad, [stop]))
         if len(bad):
+            what = "shard" if sharded else "chunk"
             raise ChunkAlignmentError(
-                f"variable {name!r}: dask chunks {tuple(sizes)} on axis {axis} (region {start}:{stop}) put a "
-                f"chunk boundary at index {int(bad[0])}, inside a storage {'shard' if sharded else 'chunk'} of "
-                f"{unit}; parallel writers would overwrite each other's data. Rechunk with "
+                f"storage {what}s of the variable named {name!r} would overlap multiple Dask chunks: dask chunks "
+                f"{tuple(sizes)} on axis {axis} (region {start}:{stop}) put a chunk boundary at index "
+                f"{int(bad[0])}, inside a storage {what} of {unit}; parallel writers would overwrite each "
+                "other's data. Rechunk with "
                 f".chunk() to multiples of {unit}, change encoding['chunks'], or pass safe_chunks=False "
                 "if only one writer touches each chunk"
             )
@@ -167,6 +195,6 @@ def extract_encoding(variable: Any, name: Hashable, *, zarr_format: int, strict:
 
 
 __all__ = [
-    "DIMENSION_KEY", "VALID_ENCODINGS", "check_chunk_alignment", "codec_documents", "decode_fill_attr",
+    "DIMENSION_KEY", "CodecDocument", "VALID_ENCODINGS", "check_chunk_alignment", "codec_documents", "decode_fill_attr",
     "encode_attr_value", "encode_fill_attr", "extract_encoding", "is_vlen_str", "storage_chunks", "string_dtype",
 ]

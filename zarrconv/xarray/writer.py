@@ -81,9 +81,40 @@ def _resolve_mode(mode: str | None, append_dim: Hashable | None, region: Region)
 
 
 def _check_names(ds: Any) -> None:
+    """Refuse names a Zarr array cannot have; None is allowed (stored as xarray's ``__values__``)."""
     for name in ds.variables:
-        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        if name is None:
+            continue
+        if not isinstance(name, str):
+            raise TypeError(f"Invalid name {name!r} for a variable: it must be either a string or None "
+                            "to be stored in Zarr")
+        if not name:
+            raise MetadataError(f"Invalid name {name!r} for a variable: the string must be length 1 or greater "
+                                "to be stored in Zarr")
+        if "/" in name or name in (".", ".."):
             raise MetadataError(f"variable name {name!r} cannot be stored in Zarr: use a non-empty string without '/'")
+
+
+def _store_names(ds: Any, encoding: dict) -> tuple[Any, dict]:
+    """The variable named None under xarray's stored name for it (``__values__``), as xarray's engines do."""
+    from xarray.backends.common import NONE_VAR_NAME
+
+    if None not in ds.variables:
+        return ds, encoding
+    if None in encoding:
+        encoding[NONE_VAR_NAME] = encoding.pop(None)
+    return ds.rename_vars({None: NONE_VAR_NAME}), encoding
+
+
+def _check_encoding(ds: Any, encoding: dict, arrays: dict, mode: str, url: str) -> None:
+    for k, enc in encoding.items():
+        if k not in ds.variables:
+            raise KeyError(f"encoding given for {k!r}, which is not a variable of the dataset {list(ds.variables)}")
+        if not isinstance(enc, Mapping):
+            raise MetadataError(f"encoding of variable {k!r} must be castable to a dictionary of encoding keys, "
+                                f"not {enc!r}")
+        if k in arrays and mode != "w":
+            raise MetadataError(f"variable {k!r} already exists in {url}; its encoding cannot be changed")
 
 
 def encode_variable(var: Any, name: Hashable, zarr_format: int) -> Any:
@@ -211,12 +242,8 @@ def _write_dataset(job: _Job, ds: Any, path: str, *, mode: str, append_dim: Hash
             group = Group(st, path, meta)
             arrays = dict(group.arrays())
     mask = (zf == 2) if mask_fill is None else mask_fill
-    encoding = dict(encoding or {})
-    for k in encoding:
-        if k not in ds.variables:
-            raise MetadataError(f"encoding given for {k!r}, which is not a variable of the dataset")
-        if k in arrays and mode != "w":
-            raise MetadataError(f"variable {k!r} already exists in {st.url}; its encoding cannot be changed")
+    ds, encoding = _store_names(ds, dict(encoding or {}))
+    _check_encoding(ds, encoding, arrays, mode, st.url)
     ds, reg = _validate_region(ds, region, append_dim, group, arrays)
     if append_dim is not None and append_dim not in ds.dims:
         raise ShapeMismatchError(f"append_dim {append_dim!r} is not a dimension of the dataset {list(ds.dims)}")
