@@ -60,7 +60,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # the harness's fixture adds ("xr_suite", (direction, format, hook calls)) at teardown, so the
     # call's outcome is kept until the teardown report (which carries it) arrives
     if report.when == "call":
-        _call_outcomes[report.nodeid] = report.outcome
+        if SUITE_MODULE in report.nodeid:
+            _call_outcomes[report.nodeid] = report.outcome
         return
     info = dict(report.user_properties).get("xr_suite")
     if report.when != "teardown" or info is None:
