@@ -94,4 +94,6 @@ def cast_to_small_float(x: float | int, target: np.dtype, rounding: str, out_of_
         raise CastFailed
     if has_inf:
         return math.copysign(math.inf, q)
-    return float(ext[-2] if q > 0 else ext[1])
+    # clamp to the type's maximum or minimum by the side the value left the range on (not by its
+    # sign: float8_e8m0fnu has no zero, so a tiny positive value clamps to its minimum, 2**-127)
+    return float(ext[-2] if q > ext[-2] else ext[1])
