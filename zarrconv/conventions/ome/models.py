@@ -1078,7 +1078,7 @@ def parse_attrs(
         if not ms:
             raise _err(w("multiscales"), "'multiscales' is empty")
         md.multiscales = [Multiscale.parse(m, f"{w('multiscales')}[{i}]", ndim, version, arrays) for i, m in enumerate(ms)]
-    if "omero" in ns:
+    if ns.get("omero") is not None:  # ome-zarr-models writes "omero": null for "no rendering metadata"
         md.omero = Omero.parse(ns["omero"], w("omero"))
     if "labels" in ns:
         md.labels = [_str(x, w("labels"), "a label path") for x in _list(ns["labels"], w("labels"), "'labels'")]
