@@ -125,3 +125,11 @@ def test_missing_ml_dtypes_says_what_to_install(tmp_path, monkeypatch):
     with pytest.raises(MetadataError, match=r"ml_dtypes: pip install 'zarrconv\[lowprec\]'") as e:
         zc.open_array(path)
     assert "b.zarr" in str(e.value)
+
+
+@pytest.mark.parametrize(("dtype", "fill"), [("int4", 9), ("int4", -9), ("uint2", 4), ("int2", -3), ("uint4", -1)])
+def test_create_array_refuses_a_fill_value_outside_a_small_int_range(tmp_path, dtype, fill):
+    # numpy casts 9 to int4 as -7: without the range check the array silently had the wrong fill
+    with pytest.raises(MetadataError, match=f"fill_value {fill} is not valid for data type {dtype}"):
+        zc.create_array(tmp_path / "a.zarr", shape=(4,), dtype=dtype, fill_value=fill)
+    assert not (tmp_path / "a.zarr" / "zarr.json").exists()

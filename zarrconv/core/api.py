@@ -11,6 +11,7 @@ from ..codecs import normalize_codecs
 from ..errors import ContainsNodeError, MetadataError, NodeNotFoundError, ShapeMismatchError
 from ..format.chunks import ChunkKeyEncoding, RectilinearChunkGrid, RegularChunkGrid
 from ..format.dtypes import V2_TYPES, v3_data_type_for
+from ..format.low_precision import int_range, is_integer
 from ..format.metadata import ZARR_JSON, ZARRAY, ZATTRS, ZGROUP, ZMETADATA, ArrayMetadata, GroupMetadata
 from ..store import StoreLike, make_store
 from ..store.base import Store
@@ -180,8 +181,14 @@ _DEFAULT_SERIALIZER = {"string": "vlen-utf8", "variable_length_utf8": "vlen-utf8
 def _coerce_fill(value: Any, data_type: Any) -> Any:
     if not data_type.fixed_size:
         return value
+    dtype = data_type.dtype
+    if is_integer(dtype) and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        lo, hi = int_range(dtype)  # numpy wraps out-of-range values for the small (ml_dtypes) ints
+        if not lo <= int(value) <= hi:
+            raise MetadataError(f"fill_value {value!r} is not valid for data type {data_type.name}: "
+                                f"outside [{lo}, {hi}]")
     try:
-        return np.asarray(value, dtype=data_type.dtype)[()]
+        return np.asarray(value, dtype=dtype)[()]
     except (ValueError, TypeError, OverflowError) as e:
         raise MetadataError(f"fill_value {value!r} is not valid for data type {data_type.name}: {e}") from None
 
