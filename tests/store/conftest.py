@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 
 import pytest
 
@@ -25,3 +26,15 @@ def sum_in_forked_child():
         return q.get(timeout=5)
 
     return run
+
+
+@pytest.fixture
+def served(http_server, request):
+    """A fresh directory inside the ``http.server`` root, named after the test: (its URL, its local path)."""
+    url, root = http_server
+    name = f"{request.module.__name__.rsplit('.', 1)[-1]}-" + request.node.name.replace("[", "-").replace("]", "")
+    local = root / name
+    if local.exists():
+        shutil.rmtree(local)
+    local.mkdir()
+    return f"{url}/{name}", local

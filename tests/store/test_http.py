@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import fsspec
 import numpy as np
 import pytest
@@ -14,18 +12,6 @@ from zarrconv.store.wrappers import FaultInjectingFileSystem
 
 zarr = pytest.importorskip("zarr")
 pytest.importorskip("aiohttp")
-
-
-@pytest.fixture
-def served(http_server, request):
-    """A fresh directory inside the served root: (its URL, its local path)."""
-    url, root = http_server
-    name = request.node.name.replace("[", "-").replace("]", "")
-    local = root / name
-    if local.exists():
-        shutil.rmtree(local)
-    local.mkdir()
-    return f"{url}/{name}", local
 
 
 @pytest.mark.parametrize("fmt,shards", [(2, None), (3, None), (3, (10, 10))])

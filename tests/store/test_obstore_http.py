@@ -5,7 +5,6 @@ batching and the bound on requests in flight. Counted, not timed."""
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,18 +18,6 @@ from zarrconv.store import ObstoreStore, make_store
 
 obstore = pytest.importorskip("obstore")
 zarr = pytest.importorskip("zarr")
-
-
-@pytest.fixture
-def served(http_server, request):
-    """A fresh directory inside the ``http.server`` root: (its URL, its local path)."""
-    url, root = http_server
-    name = "obstore-" + request.node.name.replace("[", "-").replace("]", "")
-    local = root / name
-    if local.exists():
-        shutil.rmtree(local)
-    local.mkdir()
-    return f"{url}/{name}", local
 
 
 @pytest.mark.parametrize("fmt,shards", [(2, None), (3, None), (3, (10, 10))])
