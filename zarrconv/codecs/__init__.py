@@ -16,7 +16,7 @@ from . import (  # noqa: F401  (register codecs)
     strings,
     zfp,
 )
-from .base import CODECS, ChunkSpec, Codec, codec_from_json, register_codec
+from .base import CODECS, ChunkSpec, Codec, codec_from_json, register_codec, split_chain
 from .pipeline import CodecPipeline, V2Pipeline, build_pipeline
 
 _BY_STRING = {
@@ -124,5 +124,5 @@ def v3_codec_to_numcodecs(doc: dict) -> dict:
 
 __all__ = [
     "CODECS", "ChunkSpec", "Codec", "CodecPipeline", "V2Pipeline", "build_pipeline",
-    "codec_from_json", "normalize_codecs", "register_codec", "numcodecs_to_v3", "v3_codec_to_numcodecs",
+    "codec_from_json", "normalize_codecs", "register_codec", "split_chain", "numcodecs_to_v3", "v3_codec_to_numcodecs",
 ]

@@ -8,6 +8,7 @@ saying where it sits in a v3 chain: ``array_array`` (transpose, filters), ``arra
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -148,3 +149,12 @@ def codec_from_json(doc: Any) -> Codec:
             "install or register a codec of that name to read this array"
         )
     return cls.from_config(config)
+def split_chain(docs: Sequence[Any]) -> tuple[list[Any], Any | None, list[Any]]:
+    """A v3 codec chain's documents by kind: (array->array, the array->bytes one or None,
+    bytes->bytes). Codecs skipped under ``must_understand: false`` are in none of them."""
+    kinds = [codec_from_json(d).kind for d in docs]
+    return ([d for d, k in zip(docs, kinds) if k == "array_array"],
+            next((d for d, k in zip(docs, kinds) if k == "array_bytes"), None),
+            [d for d, k in zip(docs, kinds) if k == "bytes_bytes"])
+
+

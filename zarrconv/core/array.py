@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..codecs import build_pipeline
+from ..codecs import build_pipeline, split_chain
 from ..errors import MetadataError, ReadOnlyError, SelectionError, ShapeMismatchError, ZarrconvError
 from ..format.metadata import ArrayMetadata
 from ..store.base import Store
@@ -126,9 +126,7 @@ class Array(Node):
         if self.zarr_format == 2:
             return (self.metadata.compressor,) if self.metadata.compressor else ()
         codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
-        from ..codecs import codec_from_json
-
-        return tuple(c for c in codecs if codec_from_json(c).kind == "bytes_bytes")
+        return tuple(split_chain(codecs)[2])
 
     @property
     def filters(self) -> tuple[dict, ...]:
@@ -136,9 +134,7 @@ class Array(Node):
         if self.zarr_format == 2:
             return tuple(self.metadata.filters or ())
         codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
-        from ..codecs import codec_from_json
-
-        return tuple(c for c in codecs if codec_from_json(c).kind == "array_array")
+        return tuple(split_chain(codecs)[0])
 
     @property
     def cdata_shape(self) -> tuple[int, ...]:
@@ -210,9 +206,7 @@ class Array(Node):
         if self.zarr_format == 2:
             return None
         codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
-        from ..codecs import codec_from_json
-
-        return next(c for c in codecs if codec_from_json(c).kind == "array_bytes")
+        return split_chain(codecs)[1]
 
     def _info(self, **counts: Any) -> ArrayInfo:
         regular = self.metadata.chunk_grid.is_regular

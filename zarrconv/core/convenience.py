@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..codecs import split_chain
 from ..store import StoreLike
 from ..store.memory import MemoryStore
 from .api import create_array, open, open_group  # noqa: A004
@@ -88,14 +89,10 @@ def _v2_default_fill(dtype: Any) -> Any:
 
 def _split_codecs(codecs: list[dict]) -> dict[str, Any]:
     """A v3 codec chain as ``create_array``'s filters / serializer / compressors / shards."""
-    from ..codecs import codec_from_json
-
     if len(codecs) == 1 and codecs[0].get("name") == "sharding_indexed":
         raise TypeError("pass a sharded layout as create_array(shards=...), not as a sharding codec in codecs")
-    kinds = [codec_from_json(c).kind for c in codecs]
-    return {"filters": [c for c, k in zip(codecs, kinds) if k == "array_array"],
-            "serializer": next((c for c, k in zip(codecs, kinds) if k == "array_bytes"), None),
-            "compressors": [c for c, k in zip(codecs, kinds) if k == "bytes_bytes"]}
+    filters, serializer, compressors = split_chain(codecs)
+    return {"filters": filters, "serializer": serializer, "compressors": compressors}
 
 
 def zeros(shape: tuple[int, ...] | int, **kwargs: Any) -> Array:
