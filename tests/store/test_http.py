@@ -8,14 +8,20 @@ import pytest
 
 import zarrconv as zc
 from zarrconv.store.fsspec_store import FsspecStore
+from zarrconv.store.obstore_store import ObstoreStore
 from zarrconv.store.wrappers import FaultInjectingFileSystem
 
 zarr = pytest.importorskip("zarr")
 pytest.importorskip("aiohttp")
 
 
+@pytest.mark.parametrize("remote_store", ["obstore", "fsspec"])
 @pytest.mark.parametrize("fmt,shards", [(2, None), (3, None), (3, (10, 10))])
-def test_read_zarrconv_and_zarr_python_data_over_http(served, fmt, shards):
+def test_read_zarrconv_and_zarr_python_data_over_http(served, fmt, shards, remote_store):
+    if remote_store == "obstore":
+        pytest.importorskip("obstore")
+    expected = ObstoreStore if remote_store == "obstore" else FsspecStore
+    refusal = "HTTP stores cannot be written" if remote_store == "obstore" else None
     url, local = served
     x = np.arange(600, dtype="u2").reshape(30, 20)
     zc.create_array(str(local / "ours.zarr"), shape=x.shape, chunks=(5, 5), shards=shards, dtype=x.dtype,
@@ -23,10 +29,13 @@ def test_read_zarrconv_and_zarr_python_data_over_http(served, fmt, shards):
     zarr.create_array(str(local / "theirs.zarr"), shape=x.shape, chunks=(5, 5), shards=shards, dtype=x.dtype,
                       zarr_format=fmt, fill_value=0)[:] = x
     for name in ("ours.zarr", "theirs.zarr"):
-        a = zc.open_array(f"{url}/{name}")
-        assert a.read_only
+        with zc.config.set(remote_store=remote_store):
+            a = zc.open_array(f"{url}/{name}", mode="a")
+        assert isinstance(a.store, expected) and a.read_only
         np.testing.assert_array_equal(a[:], x)
-        np.testing.assert_array_equal(a[3:27, 4], x[3:27, 4])
+        np.testing.assert_array_equal(a[3:27, 4], x[3:27, 4])  # shard indexes and inner chunks: byte ranges
+        with pytest.raises(zc.ReadOnlyError, match=refusal):
+            a.store.set("k", b"")
 
 
 def test_group_listing_and_consolidated_over_http(served):

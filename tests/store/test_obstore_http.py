@@ -20,23 +20,6 @@ obstore = pytest.importorskip("obstore")
 zarr = pytest.importorskip("zarr")
 
 
-@pytest.mark.parametrize("fmt,shards", [(2, None), (3, None), (3, (10, 10))])
-def test_http_urls_read_through_obstore(served, fmt, shards):
-    url, local = served
-    x = np.arange(600, dtype="u2").reshape(30, 20)
-    zc.create_array(str(local / "ours.zarr"), shape=x.shape, chunks=(5, 5), shards=shards, dtype=x.dtype,
-                    zarr_format=fmt)[:] = x
-    zarr.create_array(str(local / "theirs.zarr"), shape=x.shape, chunks=(5, 5), shards=shards, dtype=x.dtype,
-                      zarr_format=fmt, fill_value=0)[:] = x
-    for name in ("ours.zarr", "theirs.zarr"):
-        a = zc.open_array(f"{url}/{name}", mode="a")
-        assert isinstance(a.store, ObstoreStore) and a.read_only
-        np.testing.assert_array_equal(a[:], x)
-        np.testing.assert_array_equal(a[3:27, 4], x[3:27, 4])  # shard indexes and inner chunks: byte ranges
-        with pytest.raises(zc.ReadOnlyError, match="HTTP stores cannot be written"):
-            a.store.set("k", b"")
-
-
 def test_http_server_without_range_or_listing(served):
     """``http.server`` ignores Range and answers PROPFIND with 501: ranges are cut from the whole object,
     listings read the HTML index (through fsspec)."""
