@@ -41,10 +41,12 @@ class Layout:
 
 
 class Lib:
-    """One implementation under test."""
+    """One implementation under test; ``threads`` (None: the implementation's default) is the
+    number of threads it may use for chunk I/O and codecs, set as far as it allows."""
 
     name: str = ""
     module: str = ""
+    threads: int | None = None
 
     def available(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
@@ -66,6 +68,11 @@ class Lib:
 class Zarrconv(Lib):
     name = "zarrconv"
     module = "zarrconv"
+
+    def context(self) -> contextlib.AbstractContextManager:
+        import zarrconv as zc
+
+        return zc.config.set(threads=self.threads) if self.threads else contextlib.nullcontext()
 
     def write(self, path: str, data: np.ndarray, layout: Layout) -> None:
         import zarrconv as zc
@@ -109,10 +116,15 @@ class ZarrPython(Lib):
     def context(self) -> Iterator[None]:
         import zarr
 
-        if self.pipeline is None:
+        settings: dict[str, Any] = {}
+        if self.pipeline is not None:
+            settings["codec_pipeline.path"] = self.pipeline
+        if self.threads:  # zarr-python's thread pool; the zarrs pipeline sizes its Rust pool from it too
+            settings["threading.max_workers"] = self.threads
+        if not settings:
             yield
             return
-        with zarr.config.set({"codec_pipeline.path": self.pipeline}):
+        with zarr.config.set(settings):
             yield
 
     def write(self, path: str, data: np.ndarray, layout: Layout) -> None:
@@ -137,8 +149,20 @@ class Tensorstore(Lib):
     name = "tensorstore"
     module = "tensorstore"
 
+    _context: Any = None
+
     def _spec(self, path: str) -> dict:
         return {"driver": "zarr3", "kvstore": {"driver": "file", "path": path}}
+
+    def _ts_context(self) -> Any:
+        """One tensorstore context for the run: codec work and file I/O each get ``threads`` threads."""
+        import tensorstore as ts
+
+        if self._context is None:
+            conf = {} if not self.threads else {"data_copy_concurrency": {"limit": self.threads},
+                                                "file_io_concurrency": {"limit": self.threads}}
+            self._context = ts.Context(conf)
+        return self._context
 
     def write(self, path: str, data: np.ndarray, layout: Layout) -> None:
         import tensorstore as ts
@@ -156,31 +180,34 @@ class Tensorstore(Lib):
             "shape": list(layout.shape), "data_type": layout.dtype, "fill_value": 0,
             "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(grid)}},
             "chunk_key_encoding": {"name": "default"}, "codecs": codecs}}
-        arr = ts.open(spec).result()
+        arr = ts.open(spec, context=self._ts_context()).result()
         arr.write(data).result()
 
     def open(self, path: str) -> Any:
         import tensorstore as ts
 
-        return ts.open(self._spec(path), open=True).result()
+        return ts.open(self._spec(path), open=True, context=self._ts_context()).result()
 
     def read(self, handle: Any, selection: Any = Ellipsis) -> np.ndarray:
         return handle[selection].read().result()
 
 
-def all_libs() -> list[Lib]:
-    """Every implementation, in table order."""
-    return [
+def all_libs(threads: int | None = None) -> list[Lib]:
+    """Every implementation, in table order, each limited to ``threads`` threads when given."""
+    libs: list[Lib] = [
         Zarrconv(),
         ZarrPython("zarr-default", None),
         ZarrPython("zarr-fused", "zarr.core.codec_pipeline.FusedCodecPipeline"),
         ZarrPython("zarr-zarrs", "zarrs.ZarrsCodecPipeline"),
         Tensorstore(),
     ]
+    for lib in libs:
+        lib.threads = threads
+    return libs
 
 
-def lib_by_name(name: str) -> Lib:
-    for lib in all_libs():
+def lib_by_name(name: str, threads: int | None = None) -> Lib:
+    for lib in all_libs(threads):
         if lib.name == name:
             return lib
     raise KeyError(f"unknown library {name!r}; known: {[lib.name for lib in all_libs()]}")

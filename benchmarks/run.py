@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from libs import Layout, Lib, all_libs, lib_by_name  # noqa: E402
 
 ZARR_OWN = ("zarr-default", "zarr-fused")  # zarr-python's own pipelines (zarrs is reported separately)
+CASES = ["dense", "many", "one", "tiny", "sharded", "memory", "scaling"]
 
 
 # -- the cases -----------------------------------------------------------------------------
@@ -47,6 +48,7 @@ class Sizes:
 
     dense: Layout
     many: Layout
+    tiny: Layout
     sharded: Layout
     one_reads: int
     scaling_base: Layout
@@ -56,6 +58,7 @@ class Sizes:
 FULL = Sizes(
     dense=Layout((512, 512, 512), "float32", (4, 512, 512)),  # 512 MiB, 128 chunks of 4 MiB
     many=Layout((2048, 2048), "float64", (64, 64)),  # 1024 chunks of 32 KiB
+    tiny=Layout((3200, 3200), "float64", (32, 32)),  # 10,000 chunks of 8 KiB: the per-chunk cost
     sharded=Layout((128, 1024, 1024), "float32", (1, 256, 256), (8, 1024, 1024)),  # 512 MiB, 16 shards
     one_reads=200,
     scaling_base=Layout((1024, 1024), "float64", (32, 32)),  # 1024 chunks of 8 KiB: per-chunk costs dominate
@@ -65,6 +68,7 @@ FULL = Sizes(
 QUICK = Sizes(
     dense=Layout((16, 128, 128), "float32", (4, 128, 128)),
     many=Layout((256, 256), "float64", (64, 64)),
+    tiny=Layout((320, 320), "float64", (32, 32)),
     sharded=Layout((16, 128, 128), "float32", (1, 32, 32), (8, 64, 64)),
     one_reads=20,
     scaling_base=Layout((128, 128), "float64", (32, 32)),
@@ -228,9 +232,9 @@ def _status_bytes(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def memprobe(lib_name: str, path: str) -> None:
+def memprobe(lib_name: str, path: str, threads: int | None) -> None:
     """Child process: open, then read ``path`` whole; print the extra peak memory as JSON."""
-    lib = lib_by_name(lib_name)
+    lib = lib_by_name(lib_name, threads)
     with lib.context():
         handle = lib.open(path)
         lib.read(handle, tuple(slice(0, 1) for _ in range(3)))  # warm up pools and imports
@@ -242,8 +246,9 @@ def memprobe(lib_name: str, path: str) -> None:
     print(json.dumps({"extra": peak - before, "peak_before": peak_before, "result": got.nbytes}))
 
 
-def measure_memory(lib: Lib, path: str) -> Result:
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memprobe", lib.name, path],
+def measure_memory(lib: Lib, path: str, threads: int | None) -> Result:
+    extra = ["--threads", str(threads)] if threads else []
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memprobe", lib.name, path, *extra],
                           capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "memprobe failed")
@@ -273,7 +278,7 @@ class Table:
 def run(args: argparse.Namespace) -> Table:
     sizes = QUICK if args.quick else FULL
     repeat = args.repeat or (1 if args.quick else 3)
-    libs = [lib for lib in all_libs() if lib.available() and (not args.libs or lib.name in args.libs)]
+    libs = [lib for lib in all_libs(args.threads) if lib.available() and (not args.libs or lib.name in args.libs)]
     skipped = [lib.name for lib in all_libs() if not lib.available()]
     if skipped:
         print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
@@ -282,8 +287,8 @@ def run(args: argparse.Namespace) -> Table:
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
     root = tempfile.mkdtemp(prefix="zarrconv-bench-", dir=args.dir)
-    cases = set(args.cases or ["dense", "many", "one", "sharded", "memory", "scaling"])
-    zarrconv = lib_by_name("zarrconv")
+    cases = set(args.cases or CASES)
+    zarrconv = lib_by_name("zarrconv", args.threads)
     try:
         def source(name: str, layout: Layout) -> tuple[str, np.ndarray]:
             data = make_data(layout)
@@ -310,7 +315,7 @@ def run(args: argparse.Namespace) -> Table:
                 res = {}
                 for lib in libs[:1] if args.quick else libs:  # a subprocess each: only zarrconv when quick
                     try:
-                        res[lib.name] = measure_memory(lib, path)
+                        res[lib.name] = measure_memory(lib, path, args.threads)
                     except Exception as e:
                         res[lib.name] = _failed(lib, e)
                 table.add(label, res)
@@ -328,12 +333,16 @@ def run(args: argparse.Namespace) -> Table:
                 label = f"{sizes.one_reads} reads of one {_shape(m.chunks)} chunk"
                 sel = tuple(slice(0, c) for c in m.chunks)
                 table.add(label, runner.run(label, read_op(path, data, sel, sizes.one_reads)))
+        if "tiny" in cases:
+            t = sizes.tiny
+            path = rw_case("tiny", f"{t.nchunks} chunks {_shape(t.chunks)} {t.dtype} zstd", t)
+            shutil.rmtree(path, ignore_errors=True)
         if "sharded" in cases:
             s = sizes.sharded
             path = rw_case("sharded", f"sharded {_mib(s)} inner {_shape(s.chunks)} shards {_shape(s.shards)}", s)
             shutil.rmtree(path, ignore_errors=True)
         if "scaling" in cases:
-            wanted = args.scaling_libs or ["zarrconv", "tensorstore"]
+            wanted = args.scaling_libs or ["zarrconv", "zarr-zarrs", "tensorstore"]
             runner = Runner([lib for lib in libs if "all" in wanted or lib.name in wanted], min(repeat, 2))
             for f in sizes.scaling_factors:
                 lay = scaled(sizes.scaling_base, f)
@@ -381,22 +390,51 @@ def fmt_table(table: Table) -> str:
     return "\n".join(lines)
 
 
+def _seconds(res: dict[str, Result], name: str) -> float | None:
+    r = res.get(name)
+    return None if r is None or r.wrong or r.seconds is None else r.seconds
+
+
+def _check(out: list[str], what: str, ours: float | None, limit: float | None, factor: float = 1.0,
+           peer: str = "") -> None:
+    """Append a PASS / NOISE (within 5 %) / MISS line: is ``ours`` at most ``limit * factor``?"""
+    if ours is None or limit is None:
+        out.append(f"- n/a   {what}")
+        return
+    ratio = ours / (limit * factor)
+    verdict = "PASS" if ratio <= 1.0 else ("NOISE" if ratio <= 1.05 else "MISS")
+    out.append(f"- {verdict:<5} {what}: zarrconv {ours:.3f}, bar {limit * factor:.3f} ({peer}); "
+               f"zarrconv/bar = {ratio:.2f}")
+
+
+def bars_issue20(table: Table) -> list[str]:
+    """The per-chunk bars of issue 20: small-chunk reads against tensorstore, small-chunk writes and
+    sharded reads against zarr-python + zarrs."""
+    out: list[str] = []
+    t = _seconds
+    for label, res in table.rows:
+        ours = t(res, "zarrconv")
+        if label.startswith("scaling") or "reads of one" in label or "chunks" not in label:
+            if label.startswith("sharded") and label.endswith("read"):
+                _check(out, f"{label} no slower than zarr-python + zarrs", ours, t(res, "zarr-zarrs"), peer="zarr-zarrs")
+            continue
+        small = " 32x32 " in label
+        if label.endswith("read"):
+            factor = 1.5 if small else 1.0
+            _check(out, f"{label} within {factor:g}x of tensorstore", ours, t(res, "tensorstore"), factor,
+                   f"{factor:g} x tensorstore")
+        else:
+            _check(out, f"{label} no slower than zarr-python + zarrs", ours, t(res, "zarr-zarrs"), peer="zarr-zarrs")
+    return out
+
+
 def bars(table: Table) -> list[str]:
     """The performance bars of issues 2 and 4, checked against this run."""
     out: list[str] = []
+    t = _seconds
 
     def check(what: str, ours: float | None, limit: float | None, factor: float = 1.0, peer: str = "") -> None:
-        if ours is None or limit is None:
-            out.append(f"- n/a   {what}")
-            return
-        ratio = ours / (limit * factor)
-        verdict = "PASS" if ratio <= 1.0 else ("NOISE" if ratio <= 1.05 else "MISS")
-        out.append(f"- {verdict:<5} {what}: zarrconv {ours:.3f}, bar {limit * factor:.3f} ({peer}); "
-                   f"zarrconv/bar = {ratio:.2f}")
-
-    def t(res: dict[str, Result], name: str) -> float | None:
-        r = res.get(name)
-        return None if r is None or r.wrong or r.seconds is None else r.seconds
+        _check(out, what, ours, limit, factor, peer)
 
     for label, res in table.rows:
         ours = t(res, "zarrconv")
@@ -436,7 +474,7 @@ def bars(table: Table) -> list[str]:
     return out
 
 
-def machine() -> str:
+def machine(threads: int | None = None) -> str:
     try:
         with open("/proc/cpuinfo") as f:
             cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), platform.processor())
@@ -445,7 +483,8 @@ def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     load = os.getloadavg()[0]
     return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {cpu}; {os.cpu_count()} cores; "
-            f"{mem:.0f} GiB RAM; load average at start {load:.2f}; Python {platform.python_version()}")
+            f"{mem:.0f} GiB RAM; load average at start {load:.2f}; Python {platform.python_version()}; "
+            f"threads: {threads or 'each implementation default'}")
 
 
 def versions(libs: list[Lib]) -> str:
@@ -464,26 +503,33 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small arrays, one repeat: a smoke run of a few seconds")
     p.add_argument("--repeat", type=int, default=0, help="timings per case, best kept (default 3, quick 1)")
-    p.add_argument("--cases", nargs="*", choices=["dense", "many", "one", "sharded", "memory", "scaling"],
-                   help="run only these cases")
+    p.add_argument("--cases", nargs="*", choices=CASES, help="run only these cases")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for every implementation (zarrconv's threads setting, zarr-python's "
+                        "threading.max_workers, which the zarrs pipeline follows, tensorstore's data copy and "
+                        "file I/O concurrency); default: each one's own (the core count)")
     p.add_argument("--libs", nargs="*", help="run only these implementations (zarrconv is always needed)")
     p.add_argument("--scaling-libs", nargs="*",
-                   help="implementations timed in the scaling case (default: zarrconv tensorstore; 'all' for every one)")
+                   help="implementations timed in the scaling case (default: zarrconv zarr-zarrs tensorstore; "
+                        "'all' for every one)")
     p.add_argument("--dir", default=None, help="where to put the data (default: the system temp dir)")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     p.add_argument("--memprobe", nargs=2, metavar=("LIB", "PATH"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.memprobe:
-        memprobe(*args.memprobe)
+        memprobe(*args.memprobe, args.threads)
         return 0
     if args.libs and "zarrconv" not in args.libs:
         args.libs = ["zarrconv", *args.libs]
-    head = machine()
+    head = machine(args.threads)
     table = run(args)
     print(f"\n{head}\n{versions(table.libs)}\n")
     print(fmt_table(table))
     print("\nBars (issues 2 and 4):")
     for line in bars(table):
+        print(line)
+    print("\nBars (issue 20):")
+    for line in bars_issue20(table):
         print(line)
     if args.json:
         with open(args.json, "w") as f:
