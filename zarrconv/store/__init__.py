@@ -8,7 +8,8 @@ from typing import Any
 from ..errors import StoreError
 from .base import ByteRange, Store, validate_key
 from .fsspec_store import FsspecStore
-from .local import LocalStore
+from .fsspec_store import from_url as fsspec_from_url
+from .local import LocalStore, local_path
 from .memory import MemoryStore
 from .obstore_store import ObstoreStore
 from .obstore_url import NotForObstore, remote_store_choice, wants_obstore
@@ -18,39 +19,28 @@ from .zip import ZipStore
 StoreLike = Any  # str | os.PathLike | Store | fsspec.FSMap | fsspec.AbstractFileSystem | dict | obstore store
 
 
-def _is_local(s: str) -> bool:
-    return "://" not in s or s.startswith("file://")
-
-
-def _local_path(s: str) -> str:
-    return s[len("file://"):] if s.startswith("file://") else s
-
-
 def _zip_url_store(url: str, mode: str, storage_options: dict | None) -> Store:
     """``zip://<dir inside>::<archive>``: a local archive is a :class:`ZipStore` (writable); a remote one
     is read through fsspec's zip filesystem."""
-    from .fsspec_store import from_url
-
     inner, sep, target = url[len("zip://"):].partition("::")
-    if sep and _is_local(target) and "::" not in target:
+    archive = local_path(target) if sep and "::" not in target else None
+    if archive is not None:
         if storage_options:
             raise TypeError(f"storage_options are only for remote archives, not the local zip {target!r}")
-        return ZipStore(_local_path(target), mode=mode, root=inner)
-    return from_url(url, mode="r", storage_options=storage_options)
+        return ZipStore(archive, mode=mode, root=inner)
+    return fsspec_from_url(url, mode="r", storage_options=storage_options)
 
 
 def _remote_url_store(url: str, mode: str, storage_options: dict | None) -> Store:
     """A URL's store: obstore where ``zarrconv.config`` ``remote_store`` picks it (by default ``s3://`` and
     ``http(s)://`` when obstore is installed and takes the options), fsspec otherwise."""
-    from .fsspec_store import from_url
-
     if wants_obstore(url):
         try:
             return ObstoreStore.from_url(url, mode=mode, storage_options=storage_options)
         except NotForObstore as e:
             if remote_store_choice() == "obstore":
                 raise StoreError(str(e)) from e
-    return from_url(url, mode=mode, storage_options=storage_options)
+    return fsspec_from_url(url, mode=mode, storage_options=storage_options)
 
 
 def make_store(
@@ -96,8 +86,6 @@ def make_store(
         return ZarrPythonStore(store, read_only=read_only)
     import fsspec
 
-    from .fsspec_store import from_url
-
     if isinstance(store, fsspec.FSMap | fsspec.AbstractFileSystem):
         if storage_options:
             raise TypeError("storage_options apply to URLs; configure the fsspec filesystem you pass instead")
@@ -108,8 +96,8 @@ def make_store(
         s = os.fspath(store)
         if s.startswith("zip://"):
             return _zip_url_store(s, mode, storage_options)
-        if _is_local(s):
-            local = _local_path(s)
+        local = local_path(s)
+        if local is not None:
             if storage_options:
                 raise TypeError(f"storage_options are only for remote URLs, not the local path {s!r}")
             if local.rstrip("/").endswith((".zip", ".ozx")) and not os.path.isdir(local):
@@ -118,7 +106,7 @@ def make_store(
         if s.rstrip("/").endswith((".zip", ".ozx")) and "::" not in s:
             protocol = s.split("://", 1)[0]
             options = {protocol: storage_options} if storage_options else None
-            return from_url(f"zip://::{s.rstrip('/')}", mode="r", storage_options=options)
+            return fsspec_from_url(f"zip://::{s.rstrip('/')}", mode="r", storage_options=options)
         return _remote_url_store(s, mode, storage_options)
     if isinstance(store, dict):
         return MemoryStore(store, read_only=read_only)
@@ -131,4 +119,4 @@ def make_store(
 
 
 __all__ = ["ByteRange", "FsspecStore", "LocalStore", "MemoryStore", "ObstoreStore", "Store", "StoreLike",
-           "ZarrPythonStore", "ZipStore", "make_store", "validate_key"]
+           "ZarrPythonStore", "ZipStore", "local_path", "make_store", "validate_key"]

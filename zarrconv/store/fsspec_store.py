@@ -19,15 +19,15 @@ import asyncio
 import inspect
 import os
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import config
 from ..errors import ReadOnlyError, StoreError
-from .base import ByteRange, Store, Value, joined, validate_key
-from .retry import backoff_delay, is_transient, max_retries
+from .base import ByteRange, Value, joined, validate_key
+from .remote import RemoteStore, results_in_order
+from .retry import backoff_delay, io_errors, is_transient, max_retries
 
 #: Protocols that can only be read.
 READ_ONLY_PROTOCOLS = frozenset({"http", "https", "reference", "zip", "tar", "github", "libarchive"})
@@ -72,7 +72,7 @@ def _trim(data: bytes, start: int | None, end: int | None) -> bytes:
     return data
 
 
-class FsspecStore(Store):
+class FsspecStore(RemoteStore):
     """Keys below ``root`` of an fsspec filesystem.
 
     Args:
@@ -83,8 +83,8 @@ class FsspecStore(Store):
         read_only: refuse every mutation. Always true for HTTP, zip and reference filesystems.
     """
 
-    writes_parts = True
-    prefers_single_batch = True
+    client_attribute = "fs"
+    per_process = ("_sem",)
 
     def __init__(self, fs: Any, root: str = "", read_only: bool = False) -> None:
         if getattr(fs, "asynchronous", False):
@@ -110,22 +110,7 @@ class FsspecStore(Store):
                 self._cat_kwargs["max_concurrency"] = 1
         self._sem: tuple[Any, int, asyncio.Semaphore] | None = None
 
-    # -- pickling and fork ----------------------------------------------------------------
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state.pop("_sem", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self._setup()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FsspecStore) and other.fs is self.fs and other.root == self.root
-
-    def __hash__(self) -> int:
-        return hash((id(self.fs), self.root))
-
+    # -- fork ---------------------------------------------------------------------------------
     def _filesystem(self) -> Any:
         """The filesystem, re-created in a forked child (fsspec instances are bound to their loop)."""
         if self._pid != os.getpid():
@@ -136,21 +121,10 @@ class FsspecStore(Store):
     # -- identity -------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        try:
-            return self.fs.unstrip_protocol(self.root)
-        except Exception:  # pragma: no cover - unusual filesystems
-            return f"{_protocols(self.fs)[0]}://{self.root}"
+        return self.fs.unstrip_protocol(self.root)
 
-    def describe(self, key: str) -> str:
-        return self.url.rstrip("/") + "/" + key
-
-    def check_writable(self, key: str = "") -> None:
-        if self.inherently_read_only:
-            raise ReadOnlyError(
-                f"store {self.url!r} is read-only: {'/'.join(_protocols(self.fs))} filesystems cannot be "
-                f"written; cannot modify {key!r} (write to a local path, s3:// or another writable store)"
-            )
-        super().check_writable(key)
+    def read_only_reason(self) -> str:
+        return f"{'/'.join(_protocols(self.fs))} filesystems"
 
     def _full(self, key: str) -> str:
         validate_key(key)
@@ -165,41 +139,20 @@ class FsspecStore(Store):
             self._sem = (loop, limit, asyncio.Semaphore(limit))
         return self._sem[2]
 
-    def _error(self, verb: str, key: str, exc: BaseException, attempts: int, byte_range: Any = None) -> StoreError:
-        where = self.describe(key)
-        if byte_range is not None:
-            where += f" (bytes {byte_range[0]}..{'end' if byte_range[1] is None else byte_range[1]})"
-        msg = f"cannot {verb} {where}: {type(exc).__name__}: {exc}"
-        if attempts > 1:
-            msg += (f" (gave up after {attempts} attempts; transient errors are retried "
-                    "zarrconv.config 'retries' times)")
-        err = StoreError(msg)
-        err.__cause__ = exc
-        return err
-
     async def _attempt_async(self, fn: Callable[[], Awaitable[Any]], verb: str, key: str, rng: Any) -> Any:
+        """:meth:`_attempt` for coroutines (on fsspec's loop thread)."""
         retries = max_retries()
         attempt = 0
         while True:
             try:
                 return await fn()
-            except Exception as e:
-                if isinstance(e, StoreError | ReadOnlyError) or attempt >= retries or not is_transient(e):
+            except (ReadOnlyError, StoreError):
+                raise
+            except io_errors() as e:
+                if attempt >= retries or not is_transient(e):
                     raise self._error(verb, key, e, attempt + 1, rng) from e
-                await asyncio.sleep(backoff_delay(attempt))
-                attempt += 1
-
-    def _attempt_sync(self, fn: Callable[[], Any], verb: str, key: str, rng: Any) -> Any:
-        retries = max_retries()
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except Exception as e:
-                if isinstance(e, StoreError | ReadOnlyError) or attempt >= retries or not is_transient(e):
-                    raise self._error(verb, key, e, attempt + 1, rng) from e
-                time.sleep(backoff_delay(attempt))
-                attempt += 1
+            await asyncio.sleep(backoff_delay(attempt))
+            attempt += 1
 
     def _run(self, jobs: list[tuple[str, str, Any, Callable[[], Any]]]) -> list[Any]:
         """Run ``(verb, key, range, job)`` jobs concurrently; results in order; the first error is raised
@@ -215,22 +168,13 @@ class FsspecStore(Store):
             return fsspec.asyn.sync(self.fs.loop, self._gather, jobs)
         if len(jobs) == 1:
             verb, key, rng, job = jobs[0]
-            return [self._attempt_sync(job, verb, key, rng)]
+            return [self._attempt(verb, key, job, rng)]
         limit = max(1, int(config.get("remote_concurrency")))
         pool = _thread_pool()
         results: list[Any] = []
-        error: BaseException | None = None
         for start in range(0, len(jobs), limit * 4):
-            futures = [pool.submit(self._attempt_sync, job, verb, key, rng)
-                       for verb, key, rng, job in jobs[start:start + limit * 4]]
-            for f in futures:
-                try:
-                    results.append(f.result())
-                except BaseException as e:  # noqa: BLE001 - re-raised below, after the others finish
-                    error = error or e
-                    results.append(None)
-            if error is not None:
-                raise error
+            results += results_in_order([pool.submit(self._attempt, verb, key, job, rng)
+                                         for verb, key, rng, job in jobs[start:start + limit * 4]])
         return results
 
     async def _gather(self, jobs: list[tuple[str, str, Any, Callable[[], Awaitable[Any]]]]) -> list[Any]:
@@ -265,9 +209,6 @@ class FsspecStore(Store):
                     return None
         return job
 
-    def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
-        return self.get_many([(key, byte_range)])[0]
-
     def get_many(self, requests: Sequence[tuple[str, ByteRange | None]]) -> list[bytes | None]:
         """All requests concurrently (bounded by ``remote_concurrency``); None for missing keys."""
         fs = self._filesystem()
@@ -289,7 +230,7 @@ class FsspecStore(Store):
 
     def _listing(self, verb: str, prefix: str, call: Callable[[], Any]) -> Any:
         try:
-            return self._attempt_sync(call, verb, prefix or ".", None)
+            return self._attempt(verb, prefix or ".", call)
         except StoreError as e:
             if isinstance(e.__cause__, _MISSING):
                 return None
@@ -299,10 +240,7 @@ class FsspecStore(Store):
         """One ``ls`` call: the keys and child prefixes directly below ``prefix``."""
         fs = self._filesystem()
         base = self._base(prefix)
-        try:
-            fs.invalidate_cache(base)
-        except Exception:  # pragma: no cover - a cache that cannot be invalidated is only stale
-            pass
+        fs.invalidate_cache(base)
         entries = self._listing("list", prefix, lambda: fs.ls(base, detail=True))
         keys: set[str] = set()
         dirs: set[str] = set()
@@ -317,10 +255,7 @@ class FsspecStore(Store):
         """One ``find`` call: every key below ``prefix``."""
         fs = self._filesystem()
         base = self._base(prefix)
-        try:
-            fs.invalidate_cache(base)
-        except Exception:  # pragma: no cover
-            pass
+        fs.invalidate_cache(base)
         found = self._listing("list", prefix, lambda: fs.find(base))
         out = []
         for name in found or []:
@@ -358,9 +293,6 @@ class FsspecStore(Store):
                     pass
         return job
 
-    def set(self, key: str, value: Value) -> None:
-        self.set_many({key: value})
-
     def set_many(self, items: Mapping[str, Value]) -> None:
         """Write all items concurrently; each object is written whole (remote PUTs are atomic)."""
         for key in items:
@@ -368,9 +300,6 @@ class FsspecStore(Store):
         fs = self._filesystem()
         self._run([("write", key, None, self._write_job(fs, self._full(key), joined(value)))
                    for key, value in items.items()])
-
-    def delete(self, key: str) -> None:
-        self.delete_many([key])
 
     def delete_many(self, keys: Sequence[str]) -> None:
         """Remove all keys concurrently; missing keys are not an error."""

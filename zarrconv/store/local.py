@@ -13,7 +13,6 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 
 from ..errors import InvalidPathError, StoreError
 from .base import ByteRange, Store, Value, validate_key
@@ -359,13 +358,10 @@ def _forget_lock_files() -> None:  # a forked child holds none of its parent's l
 os.register_at_fork(after_in_child=_forget_lock_files)
 
 
-def is_local_path(path: str | os.PathLike) -> bool:
-    """True for plain paths and ``file://`` URLs."""
-    s = os.fspath(path)
-    return "://" not in s or s.startswith("file://")
-
-
-def local_root(path: str | os.PathLike) -> Path:
-    """The filesystem path of a plain path or ``file://`` URL."""
-    s = os.fspath(path)
-    return Path(s[len("file://"):] if s.startswith("file://") else s)
+def local_path(location: str | os.PathLike) -> str | None:
+    """The filesystem path of a plain path or ``file://`` URL; None for any other URL (``s3://...``,
+    ``simplecache::file://...``). The one answer to "is this location local?"."""
+    s = os.fspath(location)
+    if s.startswith("file://"):
+        return s[len("file://"):]
+    return None if "://" in s else s

@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import config
-from ..errors import ReadOnlyError, StoreError
-from .base import ByteRange, Store, Value, joined, validate_key, value_size
+from ..errors import StoreError
+from .base import ByteRange, Value, joined, validate_key, value_size
 from .fsspec_store import FsspecStore
 from .fsspec_store import from_url as fsspec_from_url
-from .retry import backoff_delay, is_transient, max_retries
+from .obstore_url import build
+from .remote import RemoteStore, results_in_order
+from .retry import rust_panics
 
 #: above this many bytes a value is uploaded in parts (multipart upload on object stores)
 MULTIPART_SIZE = 5 * 1024 * 1024
@@ -98,7 +99,7 @@ def _scheme_url(store: Any) -> str:
     return f"{base}/{prefix.strip('/')}".rstrip("/") if prefix else base
 
 
-class ObstoreStore(Store):
+class ObstoreStore(RemoteStore):
     """Keys below ``root`` of an obstore store (``obstore.store.S3Store``, ``GCSStore``, ``AzureStore``,
     ``HTTPStore``, ``LocalStore``, ``MemoryStore``).
 
@@ -111,8 +112,8 @@ class ObstoreStore(Store):
             for listing plain HTTP servers; :meth:`from_url` fills it in.
     """
 
-    writes_parts = True
-    prefers_single_batch = True
+    client_attribute = "store"
+    per_process = ("_fallback_store",)
 
     def __init__(self, store: Any, root: str = "", read_only: bool = False, *, url: str | None = None,
                  fsspec_fallback: tuple[str, dict[str, Any]] | None = None) -> None:
@@ -131,21 +132,6 @@ class ObstoreStore(Store):
         self._fallback_store: FsspecStore | None = None
         self._ranges_ignored = False  # set when an HTTP server answered a range request with the whole object
 
-    def __getstate__(self) -> dict:
-        state = super().__getstate__()
-        state.pop("_fallback_store", None)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self._setup()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ObstoreStore) and other.store is self.store and other.root == self.root
-
-    def __hash__(self) -> int:
-        return hash((id(self.store), self.root))
-
     @classmethod
     def from_url(cls, url: str, *, mode: str = "r", storage_options: dict | None = None) -> ObstoreStore:
         """A store for ``s3://bucket/path``, ``gs://...``, ``az://...``, ``https://host/path``: fsspec-style
@@ -153,8 +139,6 @@ class ObstoreStore(Store):
 
         Raises :class:`~zarrconv.store.obstore_url.NotForObstore` when obstore cannot take the options.
         """
-        from .obstore_url import build
-
         store = build(url, storage_options)
         return cls(store, read_only=mode == "r", url=url, fsspec_fallback=(url, dict(storage_options or {})))
 
@@ -163,11 +147,8 @@ class ObstoreStore(Store):
     def url(self) -> str:
         return self._url
 
-    def check_writable(self, key: str = "") -> None:
-        if self.inherently_read_only:
-            raise ReadOnlyError(f"store {self.url!r} is read-only: HTTP stores cannot be written; cannot modify "
-                                f"{key!r} (write to a local path, s3:// or another writable store)")
-        super().check_writable(key)
+    def read_only_reason(self) -> str:
+        return "HTTP stores"
 
     def _path(self, key: str) -> str:
         validate_key(key)
@@ -193,27 +174,6 @@ class ObstoreStore(Store):
                                                             "(use the 'spawn' or 'forkserver' start method)")
 
     # -- the batch engine ------------------------------------------------------------------------
-    def _error(self, verb: str, key: str, exc: BaseException, attempts: int) -> StoreError:
-        msg = f"cannot {verb} {self.describe(key)}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-        if attempts > 1:
-            msg += (f" (gave up after {attempts} attempts; transient errors are retried "
-                    "zarrconv.config 'retries' times)")
-        return StoreError(msg)
-
-    def _attempt(self, verb: str, key: str, fn: Callable[[], Any]) -> Any:
-        retries = max_retries()
-        attempt = 0
-        while True:
-            try:
-                return fn()
-            except (ReadOnlyError, StoreError):
-                raise
-            except Exception as e:  # noqa: BLE001 - classified: transient ones retried, others raised
-                if attempt >= retries or not is_transient(e):
-                    raise self._error(verb, key, e, attempt + 1) from e
-            time.sleep(backoff_delay(attempt))
-            attempt += 1
-
     def _run(self, jobs: list[tuple[str, str, Callable[[], Any]]]) -> list[Any]:
         """Run ``(verb, key, job)`` jobs concurrently on the request threads; results in order. The first
         error is raised once every job has finished, so that nothing is still being written when the
@@ -222,18 +182,7 @@ class ObstoreStore(Store):
         _runtime_pid = _runtime_pid or os.getpid()
         if len(jobs) <= 1:
             return [self._attempt(*job) for job in jobs]
-        futures = [_request_pool().submit(self._attempt, *job) for job in jobs]
-        results: list[Any] = []
-        error: BaseException | None = None
-        for f in futures:
-            try:
-                results.append(f.result())
-            except BaseException as e:  # noqa: BLE001 - re-raised below, after the others finish
-                error = error or e
-                results.append(None)
-        if error is not None:
-            raise error
-        return results
+        return results_in_order([_request_pool().submit(self._attempt, *job) for job in jobs])
 
     # -- reading ---------------------------------------------------------------------------------
     def _whole(self, path: str, options: dict | None = None) -> bytes | None:
@@ -246,7 +195,7 @@ class ObstoreStore(Store):
 
     def _ranged(self, key: str, rng: ByteRange) -> bytes | None:
         """One suffix or open-ended range (``(-n, None)``, ``(start, None)``)."""
-        from obstore.exceptions import NotSupportedError
+        from obstore.exceptions import GenericError, NotSupportedError
 
         start, _ = rng
         option = {"suffix": -start} if start < 0 else {"offset": start}
@@ -257,7 +206,7 @@ class ObstoreStore(Store):
         except NotSupportedError:  # an HTTP server that ignores Range answered with the whole object
             self._ranges_ignored = True
             return _sliced(self._whole(self._path(key)), rng)
-        except Exception as e:  # noqa: BLE001 - only "range past the end" is handled, the rest re-raised
+        except GenericError as e:  # only "range past the end" is handled, the rest re-raised
             if _not_satisfiable(e):
                 return b"" if self._exists(key) else None
             raise
@@ -265,7 +214,7 @@ class ObstoreStore(Store):
     def _bounded(self, key: str, ranges: list[tuple[int, int]]) -> list[bytes | None]:
         """Several ``(start, stop)`` ranges of one object, in one ``get_ranges`` call."""
         import obstore as obs
-        from obstore.exceptions import NotSupportedError
+        from obstore.exceptions import GenericError, NotSupportedError
 
         path = self._path(key)
         if not self._ranges_ignored:
@@ -276,12 +225,11 @@ class ObstoreStore(Store):
                 return [None] * len(ranges)
             except NotSupportedError:
                 self._ranges_ignored = True
-            except Exception as e:  # noqa: BLE001 - only "range past the end" is handled, the rest re-raised
+            except GenericError as e:  # only "range past the end" is handled, the rest re-raised
                 if not _not_satisfiable(e):
                     raise
-            except BaseException as e:  # obstore's Rust panic derives from BaseException
-                if not _panicked(e):
-                    raise
+            except rust_panics():  # get_ranges panics when merged ranges run past the end of the object
+                pass
         data = self._whole(path)  # ranges ignored by the server, or one of them past the end
         return [_sliced(data, r) for r in ranges]
 
@@ -327,9 +275,6 @@ class ObstoreStore(Store):
             jobs.append(("read", key, lambda k=key, rs=ranges: self._bounded_nonempty(k, rs)))
             targets.append(indexes)
         return jobs, targets
-
-    def get(self, key: str, byte_range: ByteRange | None = None) -> bytes | None:
-        return self.get_many([(key, byte_range)])[0]
 
     def get_many(self, requests: Sequence[tuple[str, ByteRange | None]]) -> list[bytes | None]:
         """All requests concurrently (bounded by ``remote_concurrency``); None for missing keys."""
@@ -410,9 +355,6 @@ class ObstoreStore(Store):
         except FileNotFoundError:
             pass
 
-    def set(self, key: str, value: Value) -> None:
-        self.set_many({key: value})
-
     def set_many(self, items: Mapping[str, Value]) -> None:
         """Write all items concurrently; each object is written whole (PUTs are atomic)."""
         for key in items:
@@ -421,9 +363,6 @@ class ObstoreStore(Store):
         if twin is not None:
             return twin.set_many(items)
         self._run([("write", k, lambda p=self._path(k), v=v: self._put(p, v)) for k, v in items.items()])
-
-    def delete(self, key: str) -> None:
-        self.delete_many([key])
 
     def delete_many(self, keys: Sequence[str]) -> None:
         """Remove all keys concurrently; missing keys are not an error."""
@@ -442,17 +381,9 @@ def _sliced(data: bytes | None, rng: ByteRange) -> bytes | None:
     return data[start:] if start < 0 else data[start:stop]
 
 
-def _panicked(exc: BaseException) -> bool:
-    """Whether obstore's Rust code panicked: ``get_ranges`` does when merged ranges run past the end of the
-    object (the class, ``pyo3_runtime.PanicException``, is not importable, so it is known by name)."""
-    return type(exc).__name__ == "PanicException"
-
-
 def _not_satisfiable(exc: BaseException) -> bool:
     """Whether obstore's error is the server's 416 "range not satisfiable" (a range past the end)."""
-    from obstore.exceptions import GenericError
-
-    return isinstance(exc, GenericError) and f"status code: {_STATUS_NOT_SATISFIABLE}" in str(exc)
+    return f"status code: {_STATUS_NOT_SATISFIABLE}" in str(exc)
 
 
 __all__ = ["MULTIPART_SIZE", "ObstoreStore", "obstore_usable"]

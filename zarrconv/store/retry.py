@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import sys
 
 from .. import config
 
@@ -105,6 +106,43 @@ def is_transient(exc: BaseException) -> bool:
     return any(p in text for p in _TRANSIENT_PHRASES)
 
 
+#: (module, class names): the base exceptions of the remote client libraries stores are built on. A store
+#: operation that raises one of these (or an ``OSError``) met the network, a server or the filesystem; any
+#: other exception is a bug and propagates as itself.
+_CLIENT_ERRORS = (
+    ("aiohttp", ("ClientError",)),
+    ("botocore.exceptions", ("BotoCoreError", "ClientError")),
+    ("obstore.exceptions", ("BaseError",)),
+    ("requests.exceptions", ("RequestException",)),
+    ("urllib3.exceptions", ("HTTPError",)),
+    ("fsspec.implementations.reference", ("ReferenceNotReachable",)),
+    ("google.api_core.exceptions", ("GoogleAPIError",)),
+    ("google.auth.exceptions", ("GoogleAuthError",)),
+    ("azure.core.exceptions", ("AzureError",)),
+    ("zipfile", ("BadZipFile",)),
+)
+
+
+def io_errors() -> tuple[type[BaseException], ...]:
+    """The exception types a store operation is expected to meet: ``OSError`` (missing keys, refused
+    permissions, dropped connections, timeouts) and the base errors of the client libraries loaded in this
+    process (aiohttp, botocore, obstore, ...). Used as ``except io_errors() as e:``; the expression is
+    evaluated only when an exception is being matched, by which time its library is loaded."""
+    found: list[type[BaseException]] = [OSError]
+    for module, names in _CLIENT_ERRORS:
+        mod = sys.modules.get(module)
+        if mod is not None:
+            found.extend(getattr(mod, name) for name in names if hasattr(mod, name))
+    return tuple(found)
+
+
+def rust_panics() -> tuple[type[BaseException], ...]:
+    """The class of a Rust panic raised through pyo3 (``pyo3_runtime.PanicException``, which no module
+    exports): found among ``BaseException``'s direct subclasses once one has been raised. Used as
+    ``except rust_panics():`` (an empty tuple matches nothing)."""
+    return tuple(c for c in BaseException.__subclasses__() if c.__name__ == "PanicException")
+
+
 def backoff_delay(attempt: int, base: float | None = None) -> float:
     """Seconds to wait before retry number ``attempt`` (0-based): exponential with jitter, capped."""
     base = float(config.get("retry_backoff")) if base is None else base
@@ -116,4 +154,4 @@ def max_retries() -> int:
     return max(0, int(config.get("retries")))
 
 
-__all__ = ["backoff_delay", "is_transient", "max_retries"]
+__all__ = ["backoff_delay", "io_errors", "is_transient", "max_retries", "rust_panics"]

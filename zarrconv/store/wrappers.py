@@ -21,6 +21,7 @@ from typing import Any
 
 from fsspec.asyn import AsyncFileSystem
 
+from ..errors import StoreError
 from .base import ByteRange, Store, Value, value_size
 
 try:
@@ -348,8 +349,6 @@ class FailingStore(StoreWrapper):
         self._count_lock = threading.Lock()
 
     def _mutate(self, key: str) -> None:
-        from ..errors import StoreError
-
         self.check_writable(key)
         with self._count_lock:
             failing = any(fnmatch.fnmatchcase(key, p) for p in self.fail_keys) or (

@@ -98,6 +98,23 @@ class _ZipWriter:
                 self.deleted.add(name)
                 self.dead += 1
 
+    def _rewrite_live_members(self) -> None:
+        """Copy the members not deleted or shadowed into a new temporary archive, which replaces ``tmp``."""
+        final = f"{self.path}{_TMP_MARK}{uuid.uuid4().hex}"
+        written = False
+        try:
+            with zipfile.ZipFile(final, "w") as out:
+                for name, info in self.zf.NameToInfo.items():
+                    if name not in self.deleted:
+                        out.writestr(info, self.zf.read(info))
+            written = True
+        finally:
+            if not written:
+                _unlink(final)
+        self.zf.close()
+        _unlink(self.tmp)
+        self.tmp = final
+
     def commit(self) -> None:
         """Drop dead members and move the archive into place atomically."""
         with self.lock:
@@ -105,28 +122,20 @@ class _ZipWriter:
                 return
             self.check()
             self.closed = True
+            replaced = False
             try:
                 if self.dead:
-                    final = f"{self.path}{_TMP_MARK}{uuid.uuid4().hex}"
-                    try:
-                        with zipfile.ZipFile(final, "w") as out:
-                            for name, info in self.zf.NameToInfo.items():
-                                if name not in self.deleted:
-                                    out.writestr(info, self.zf.read(info))
-                    except BaseException:
-                        _unlink(final)
-                        raise
-                    self.zf.close()
-                    _unlink(self.tmp)
-                    self.tmp = final
+                    self._rewrite_live_members()
                 else:
                     self.zf.close()
                 os.replace(self.tmp, self.path)
-            except BaseException as e:
-                _unlink(self.tmp)
+                replaced = True
+            except (OSError, zipfile.BadZipFile) as e:
                 raise StoreError(f"cannot finalize zip archive {self.path!r}: {e}; the previous archive, "
                                  "if any, is unchanged") from e
             finally:
+                if not replaced:  # whatever stopped us (an interrupt included), leave no temporary file
+                    _unlink(self.tmp)
                 with _writers_lock:
                     if _writers.get(self.path) is self:
                         del _writers[self.path]
