@@ -32,16 +32,14 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+from _remote_common import best_interleaved, free_port, s3_options, start, start_moto, stop
 
 HERE = Path(__file__).resolve().parent
 IMPLEMENTATIONS = ("zarrconv+obstore", "zarrconv+fsspec", "zarr-python+ObjectStore")
@@ -126,29 +124,6 @@ def _run_in_netns(argv: list[str], latency: float) -> int:
 
 # -- servers -----------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(cmd: list[str], url: str, env: dict | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{cmd[0]} exited before answering on {url}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return proc
-        except urllib.error.HTTPError:
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"nothing answered on {url}")
-
-
 def _nginx(root: Path, work: Path, port: int) -> subprocess.Popen:
     conf = work / "nginx.conf"
     conf.write_text(f"""
@@ -168,22 +143,10 @@ http {{
     server {{ listen 127.0.0.1:{port}; root {root}; location / {{ autoindex on; }} }}
 }}
 """)
-    return _start(["nginx", "-c", str(conf), "-p", str(work)], f"http://127.0.0.1:{port}/")
+    return start(["nginx", "-c", str(conf), "-p", str(work)], f"http://127.0.0.1:{port}/")
 
 
 # -- the cases -----------------------------------------------------------------------------------------
-
-def _best_interleaved(fns: dict[str, Callable[[], None]], repeat: int) -> dict[str, float]:
-    for fn in fns.values():  # warm up: imports, connection pools
-        fn()
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            t = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - t)
-    return best
-
 
 def _http_object_store(url: str):
     import obstore.store
@@ -213,7 +176,7 @@ def case_small_chunks(http: str, data_dir: Path, chunks: int, repeat: int) -> di
     def theirs() -> None:
         assert np.array_equal(zarr.open_array(_http_object_store(url), mode="r")[:], data)
 
-    return _best_interleaved({"zarrconv+obstore": ours("obstore"), "zarrconv+fsspec": ours("fsspec"),
+    return best_interleaved({"zarrconv+obstore": ours("obstore"), "zarrconv+fsspec": ours("fsspec"),
                               "zarr-python+ObjectStore": theirs}, repeat)
 
 
@@ -244,16 +207,11 @@ def case_many_variables(http: str, data_dir: Path, n_vars: int, repeat: int) -> 
             ds = xr.open_dataset(_http_object_store(url), engine="zarr", chunks=None, consolidated=True)
         assert list(ds.data_vars) == list(expected.data_vars) and ds["time"].equals(expected["time"])
 
-    result = _best_interleaved({"zarrconv+obstore": ours("obstore"), "zarrconv+fsspec": ours("fsspec"),
+    result = best_interleaved({"zarrconv+obstore": ours("obstore"), "zarrconv+fsspec": ours("fsspec"),
                                 "zarr-python+ObjectStore": theirs}, repeat)
     with zc.config.set(remote_store="obstore"):
         xr.testing.assert_identical(xr.open_dataset(url, engine="zarrconv", chunks=None).load(), expected)
     return result
-
-
-def _s3_options(endpoint: str) -> dict:
-    return {"endpoint_url": endpoint, "key": "testing", "secret": "testing", "anon": False,
-            "client_kwargs": {"region_name": "us-west-2"}}
 
 
 def case_write(s3: str, s3_direct: str, mib: int, repeat: int) -> dict[str, float]:
@@ -264,11 +222,11 @@ def case_write(s3: str, s3_direct: str, mib: int, repeat: int) -> dict[str, floa
 
     import zarrconv as zc
 
-    s3fs.S3FileSystem(**_s3_options(s3_direct)).mkdir("bench")
+    s3fs.S3FileSystem(**s3_options(s3_direct)).mkdir("bench")
     planes = max(1, mib // 4)
     shape = (planes, 1024, 1024)
     data = np.random.default_rng(1).random(shape, dtype="f4")
-    opts = _s3_options(s3)
+    opts = s3_options(s3)
 
     def ours(choice: str) -> Callable[[], None]:
         def write() -> None:
@@ -284,11 +242,11 @@ def case_write(s3: str, s3_direct: str, mib: int, repeat: int) -> dict[str, floa
         zarr.create_array(zarr.storage.ObjectStore(store), shape=shape, chunks=(1, 1024, 1024), dtype="f4",
                           compressors=None, overwrite=True)[:] = data
 
-    result = _best_interleaved({"zarrconv+obstore": ours("obstore"), "zarrconv+fsspec": ours("fsspec"),
+    result = best_interleaved({"zarrconv+obstore": ours("obstore"), "zarrconv+fsspec": ours("fsspec"),
                                 "zarr-python+ObjectStore": theirs}, repeat)
     sample = sorted({0, planes // 2, planes - 1})
     for name in ("obstore", "fsspec", "zarr-python"):
-        back = zc.open_array(f"s3://bench/{name}.zarr", storage_options=_s3_options(s3_direct))
+        back = zc.open_array(f"s3://bench/{name}.zarr", storage_options=s3_options(s3_direct))
         assert np.array_equal(back.oindex[sample], data[sample]), name
     return result
 
@@ -304,17 +262,14 @@ def run(args: argparse.Namespace, latency_mode: str) -> dict:
     try:
         data_dir = work / "www"
         data_dir.mkdir()
-        nginx_port, moto_port = _free_port(), _free_port()
+        nginx_port, moto_port = free_port(), free_port()
         procs.append(_nginx(data_dir, work, nginx_port))
-        moto_exe = Path(sys.executable).parent / "moto_server"
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        procs.append(_start([str(moto_exe), "-H", "127.0.0.1", "-p", str(moto_port)],
-                            f"http://127.0.0.1:{moto_port}/moto-api/", env))
+        procs.append(start_moto(moto_port))
         http_port, s3_port = nginx_port, moto_port
         if latency_mode == "proxy":
-            http_port, s3_port = _free_port(), _free_port()
+            http_port, s3_port = free_port(), free_port()
             for listen, target in ((http_port, nginx_port), (s3_port, moto_port)):
-                procs.append(_start([sys.executable, __file__, "--proxy", str(listen), str(target),
+                procs.append(start([sys.executable, __file__, "--proxy", str(listen), str(target),
                                      "--latency", str(args.latency)], f"http://127.0.0.1:{listen}/"))
         http, s3 = f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{s3_port}"
         cases = {
@@ -327,12 +282,7 @@ def run(args: argparse.Namespace, latency_mode: str) -> dict:
         }
         results = {label: fn() for key, (label, fn) in cases.items() if key in (args.cases or cases)}
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
         shutil.rmtree(work, ignore_errors=True)
     return {"latency_s": args.latency, "latency_mode": latency_mode, "repeat": args.repeat,
             "load_before": load_before, "load_after": os.getloadavg(), "cases": results}

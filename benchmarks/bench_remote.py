@@ -14,13 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
+
+from _remote_common import best, free_port, s3_options, start, start_moto, stop
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
@@ -61,53 +57,6 @@ async def _serve_proxy(port: int, target: str, latency: float) -> None:
     await asyncio.Event().wait()
 
 
-# -- helpers -------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited before answering on {url}")
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing answered on {url}")
-
-
-def _start(cmd: list[str], url: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait(url, proc)
-    except BaseException:
-        proc.kill()
-        raise
-    return proc
-
-
-def _options(endpoint: str) -> dict:
-    return {"endpoint_url": endpoint, "key": "testing", "secret": "testing", "anon": False,
-            "client_kwargs": {"region_name": "us-west-2"}}
-
-
-def _best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 # -- the benchmark -------------------------------------------------------------------------------
 
 def run(chunks: int = 1000, latency: float = 0.005, repeat: int = 3) -> dict[str, float]:
@@ -119,41 +68,35 @@ def run(chunks: int = 1000, latency: float = 0.005, repeat: int = 3) -> dict[str
 
     import zarrconv as zc
 
-    moto_port, proxy_port = _free_port(), _free_port()
-    moto_exe = Path(sys.executable).parent / "moto_server"
+    moto_port, proxy_port = free_port(), free_port()
     direct, proxied = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{proxy_port}"
-    procs = [_start([str(moto_exe), "-H", "127.0.0.1", "-p", str(moto_port)], direct + "/moto-api/")]
+    procs = [start_moto(moto_port)]
     try:
-        procs.append(_start([sys.executable, __file__, "--proxy", str(proxy_port), "--target", direct,
+        procs.append(start([sys.executable, __file__, "--proxy", str(proxy_port), "--target", direct,
                              "--latency", str(latency)], proxied + "/"))
-        s3fs.S3FileSystem(**_options(direct)).mkdir("bench")
+        s3fs.S3FileSystem(**s3_options(direct)).mkdir("bench")
         shape = (100, 10 * chunks)
         data = np.random.default_rng(0).random(shape, dtype="f4")
         url = "s3://bench/data.zarr"
         zc.create_array(url, shape=shape, chunks=(100, 10), dtype="f4",
-                        storage_options=_options(direct))[:] = data  # written directly, without latency
+                        storage_options=s3_options(direct))[:] = data  # written directly, without latency
 
         def read_zarrconv() -> None:
-            a = zc.open_array(url, storage_options=_options(proxied))
+            a = zc.open_array(url, storage_options=s3_options(proxied))
             assert np.array_equal(a[:], data)
 
         def read_zarr_python(concurrency: int | None = None) -> None:
             with zarr.config.set({"async.concurrency": concurrency} if concurrency else {}):
-                z = zarr.open_array(url, mode="r", storage_options=_options(proxied))
+                z = zarr.open_array(url, mode="r", storage_options=s3_options(proxied))
                 assert np.array_equal(z[:], data)
 
         read_zarrconv()  # warm up both (imports, connection pools)
         read_zarr_python()
-        ours = _best(read_zarrconv, repeat)
-        theirs = _best(read_zarr_python, repeat)
-        theirs_64 = _best(lambda: read_zarr_python(int(zc.config.get("remote_concurrency"))), repeat)
+        ours = best(read_zarrconv, repeat)
+        theirs = best(read_zarr_python, repeat)
+        theirs_64 = best(lambda: read_zarr_python(int(zc.config.get("remote_concurrency"))), repeat)
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
     return {"zarrconv": ours, "zarr-python": theirs, "zarr-python-same-concurrency": theirs_64}
 
 

@@ -4,6 +4,8 @@ sessions merged before the commit, conflicting commits, and a repository on the 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -146,3 +148,17 @@ def test_repository_on_s3(s3_bucket, s3_endpoint):
     reopened = ic.Repository.open(storage)
     xr.testing.assert_identical(_open(reopened.readonly_session(branch="main")), _ds(np.arange(6)))
     xr.testing.assert_identical(_open(reopened.readonly_session(snapshot_id=c1)), _ds(np.arange(3)))
+
+
+def test_info_names_the_wrapped_store(repo, tmp_path):
+    session = repo.writable_session("main")
+    g = zc.open_group(session.store, mode="w")
+    a = g.create_array("a", shape=(4,), chunks=(2,), dtype="i1")
+    a[:] = 1
+    assert a.info.store_type == g.info.store_type == "ZarrPythonStore(icechunk.IcechunkStore)"
+    assert re.search(r"^Store type *: ZarrPythonStore\(icechunk.IcechunkStore\)$", str(a.info), re.M)
+    assert g.info_complete().store_type == "ZarrPythonStore(icechunk.IcechunkStore)"
+    zarr = pytest.importorskip("zarr")
+    local = zc.open_group(zarr.storage.LocalStore(str(tmp_path / "z")), mode="w")
+    assert local.info.store_type == "ZarrPythonStore(zarr.storage.LocalStore)"
+    assert zc.open_group(str(tmp_path / "plain"), mode="w").info.store_type == "LocalStore"

@@ -169,3 +169,16 @@ def test_after_fork_a_bare_obstore_store_says_why_it_cannot_read(s3_bucket, s3_s
     p.join(60)
     assert p.exitcode == 0
     assert "forked after obstore ran" in q.get(timeout=5)
+
+
+def test_clients_are_reused_per_url_and_options(s3_bucket, s3_storage_options):
+    url = f"{s3_bucket}/cached.zarr"
+    first = make_store(url, mode="w", storage_options=s3_storage_options)
+    again = make_store(url, mode="r", storage_options=dict(s3_storage_options))  # equal options, new dict
+    assert again.store is first.store and again.read_only and not first.read_only
+    other_options = {**s3_storage_options, "client_kwargs": {"region_name": "eu-west-1"}}
+    assert make_store(url, storage_options=other_options).store is not first.store
+    assert make_store(f"{s3_bucket}/elsewhere.zarr", storage_options=s3_storage_options).store is not first.store
+    # the shared client serves both stores: what one writes, the other reads
+    zc.create_array(first, shape=(4,), chunks=(2,), dtype="i2")[:] = [1, 2, 3, 4]
+    assert zc.open_array(again)[:].tolist() == [1, 2, 3, 4]

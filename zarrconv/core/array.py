@@ -212,7 +212,7 @@ class Array(Node):
         regular = self.metadata.chunk_grid.is_regular
         data_type = self.metadata.data_type.name if self.zarr_format == 3 else str(self.dtype)
         return ArrayInfo(self.zarr_format, data_type, self.fill_value, self.shape, self.shards,
-                         self.chunks if regular else None, self.order, self.read_only, type(self.store).__name__,
+                         self.chunks if regular else None, self.order, self.read_only, self.store.type_name,
                          self.filters, self.serializer, self.compressors, **counts)
 
     @property

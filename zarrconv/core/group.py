@@ -176,13 +176,13 @@ class Group(Node):
     @property
     def info(self) -> GroupInfo:
         """What the metadata says about the group; prints like zarr-python's ``Group.info``."""
-        return GroupInfo(self.path, self.zarr_format, self.read_only, type(self.store).__name__)
+        return GroupInfo(self.path, self.zarr_format, self.read_only, self.store.type_name)
 
     def info_complete(self) -> GroupInfo:
         """:attr:`info` plus the number of members, arrays and groups in the whole subtree."""
         members = self.members(max_depth=None)
         arrays = sum(1 for _, v in members if isinstance(v, Array))
-        return GroupInfo(self.path, self.zarr_format, self.read_only, type(self.store).__name__,
+        return GroupInfo(self.path, self.zarr_format, self.read_only, self.store.type_name,
                          len(members), arrays, len(members) - arrays)
 
     def __getitem__(self, name: str) -> Array | Group:

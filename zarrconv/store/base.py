@@ -123,6 +123,11 @@ class Store(ABC):
     def url(self) -> str:
         """A human-readable location for messages (path or URL)."""
 
+    @property
+    def type_name(self) -> str:
+        """The store's kind as ``info`` shows it ("Store type"): the class name; adapters add what they wrap."""
+        return type(self).__name__
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r}{', read_only' if self.read_only else ''})"
 

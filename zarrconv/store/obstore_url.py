@@ -17,6 +17,10 @@ chooses the implementation:
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -154,19 +158,54 @@ def obstore_options(url: str, storage_options: dict[str, Any] | None) -> dict[st
     return _no_client_retries(options)
 
 
+#: how many obstore clients (one per URL and options) a process keeps for reuse
+CLIENT_CACHE_SIZE = 64
+_clients: OrderedDict[str, Any] = OrderedDict()
+_clients_lock = threading.Lock()
+
+
+def _forget_clients() -> None:  # a forked child cannot use its parent's clients (their runtime is gone)
+    global _clients_lock
+    _clients.clear()
+    _clients_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_clients)
+
+
+def _cache_key(url: str, kwargs: dict[str, Any]) -> str:
+    return json.dumps([url, kwargs], sort_keys=True, default=repr)
+
+
 def build(url: str, storage_options: dict[str, Any] | None) -> Any:
-    """An ``obstore`` store for ``url``; :class:`NotForObstore` when obstore refuses the options."""
+    """An ``obstore`` store for ``url``; :class:`NotForObstore` when obstore refuses the options.
+
+    Clients are kept per URL and options (the last :data:`CLIENT_CACHE_SIZE` of them): opening the same
+    location again reuses the client and its open connections instead of paying new connections (and
+    their round trips) on every open.
+    """
     from obstore.exceptions import BaseError, UnknownConfigurationKeyError
     from obstore.store import from_url
 
     kwargs = obstore_options(url, storage_options)
+    key = _cache_key(url.rstrip("/"), kwargs)
+    with _clients_lock:
+        if key in _clients:
+            _clients.move_to_end(key)
+            return _clients[key]
     try:
-        return from_url(url.rstrip("/"), **kwargs)
+        client = from_url(url.rstrip("/"), **kwargs)
     except (UnknownConfigurationKeyError, TypeError) as e:
         raise NotForObstore(f"obstore does not take these storage_options for {url!r}: {e}") from e
     except (BaseError, ValueError) as e:
         raise StoreError(f"obstore cannot open {url!r}: {e}") from e
+    with _clients_lock:
+        client = _clients.setdefault(key, client)
+        _clients.move_to_end(key)
+        while len(_clients) > CLIENT_CACHE_SIZE:
+            _clients.popitem(last=False)
+    return client
 
 
-__all__ = ["CHOICES", "DEFAULT_SCHEMES", "OBSTORE_SCHEMES", "NotForObstore", "build", "obstore_installed",
+__all__ = ["CHOICES", "CLIENT_CACHE_SIZE", "DEFAULT_SCHEMES", "OBSTORE_SCHEMES", "NotForObstore", "build", "obstore_installed",
            "obstore_options", "remote_store_choice", "scheme_of", "wants_obstore"]

@@ -19,6 +19,8 @@ the session, which the user then commits (see ``docs/guide/icechunk.md``).
 from __future__ import annotations
 
 import asyncio
+import itertools
+import sys
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -51,6 +53,17 @@ async def _bounded(aws: Sequence[Awaitable[Any]]) -> list[Any]:
     return list(await asyncio.gather(*(one(a) for a in aws)))
 
 
+def public_class_name(cls: type) -> str:
+    """``icechunk.IcechunkStore``, ``zarr.storage.LocalStore``: where a user would import ``cls`` from."""
+    parts = cls.__module__.split(".")
+    public = list(itertools.takewhile(lambda p: not p.startswith("_"), parts)) or parts[:1]
+    for depth in range(1, len(public) + 1):
+        module = sys.modules.get(".".join(public[:depth]))
+        if module is not None and getattr(module, cls.__name__, None) is cls:
+            return f"{'.'.join(public[:depth])}.{cls.__qualname__}"
+    return f"{'.'.join(public)}.{cls.__qualname__}"
+
+
 class ZarrPythonStore(Store):
     """A zarr-python store driven through its async API. ``store`` stays the caller's: closing this
     adapter does not close it."""
@@ -67,6 +80,12 @@ class ZarrPythonStore(Store):
     def url(self) -> str:
         text = str(self.store)
         return text if "://" in text else f"{type(self.store).__name__}({text.splitlines()[0] if text else ''})"
+
+    @property
+    def type_name(self) -> str:
+        """``ZarrPythonStore(icechunk.IcechunkStore)``: the adapter and the class it drives, named where its
+        package exports it (the package itself, else the public part of its module path)."""
+        return f"ZarrPythonStore({public_class_name(type(self.store))})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ZarrPythonStore) and other.store is self.store
@@ -192,4 +211,4 @@ class ZarrPythonStore(Store):
         session.merge(*others)
 
 
-__all__ = ["ZarrPythonStore", "is_zarr_python_store"]
+__all__ = ["ZarrPythonStore", "is_zarr_python_store", "public_class_name"]
