@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import zarrconv.conventions.geo as geo
-from zarrconv.conventions.geo import MULTISCALES_UUID, PROJ_UUID, SPATIAL_UUID, _registry
+from zarrconv.conventions.geo import MULTISCALES_UUID, PROJ_UUID, SPATIAL_UUID, registry
 from zarrconv.errors import MetadataError, ZarrconvError
 
 pyproj = pytest.importorskip("pyproj")
@@ -177,7 +177,7 @@ def test_crs_from_proj_variants():
         {"proj:projjson": pyproj.CRS(32633).to_json()},
     ):
         ds = base.copy()
-        ds.attrs = {"zarr_conventions": [_registry.PROJ], **attrs}
+        ds.attrs = {"zarr_conventions": [registry.PROJ], **attrs}
         assert geo.crs(ds).equals(pyproj.CRS(32633)), attrs
     ds = base.copy()
     ds.attrs = {"proj:wkt2": pyproj.CRS(4326).to_wkt(), "proj:code": "EPSG:32633"}
@@ -301,18 +301,18 @@ def test_transform_float32_coordinates():
     ],
 )
 def test_registration_detection(entry):
-    assert _registry.declared_conventions({"zarr_conventions": [entry]}) == {"proj"}
+    assert registry.declared_conventions({"zarr_conventions": [entry]}) == {"proj"}
 
 
 def test_registration_uuid_is_identity():
     # a different uuid is a different convention whatever its name says
     entry = {"uuid": "00000000-0000-4000-8000-000000000000", "name": "proj"}
-    assert _registry.declared_conventions({"zarr_conventions": [entry]}) == set()
+    assert registry.declared_conventions({"zarr_conventions": [entry]}) == set()
     attrs: dict = {}
-    _registry.add_registration(attrs, "multiscales", "proj")
-    _registry.add_registration(attrs, "proj")
+    registry.add_registration(attrs, "multiscales", "proj")
+    registry.add_registration(attrs, "proj")
     assert [c["uuid"] for c in attrs["zarr_conventions"]] == [MULTISCALES_UUID, PROJ_UUID]
-    assert _registry.declared_conventions({"zarr_conventions": "proj"}) == set()
+    assert registry.declared_conventions({"zarr_conventions": "proj"}) == set()
 
 
 def test_dataset_reads_array_level_conventions():

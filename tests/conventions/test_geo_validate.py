@@ -11,7 +11,7 @@ import xarray as xr
 
 import zarrconv.conventions.geo as geo
 from zarrconv.conventions._schemas import conventions_roots, load_json, schema_path
-from zarrconv.conventions.geo import _registry
+from zarrconv.conventions.geo import registry
 
 pyproj = pytest.importorskip("pyproj")
 jsonschema = pytest.importorskip("jsonschema")
@@ -117,7 +117,7 @@ def test_conventions_used_but_not_declared_or_malformed(tmp_path):
 
 def test_array_without_spatial_dimensions(tmp_path):
     ds = xr.Dataset({"t": (("y", "x"), np.zeros((2, 2)))})
-    ds["t"].attrs = {"zarr_conventions": [_registry.SPATIAL], "spatial:transform": list(UTM)}
+    ds["t"].attrs = {"zarr_conventions": [registry.SPATIAL], "spatial:transform": list(UTM)}
     problems = problems_of(ds, tmp_path)
     assert "/t: spatial:dimensions is required on arrays using the spatial convention" in problems
 

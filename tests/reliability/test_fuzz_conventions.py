@@ -65,8 +65,8 @@ GEO_KEYS = ["proj:code", "proj:wkt2", "proj:projjson", "spatial:transform", "spa
 @FUZZ
 @given(data=st.data())
 def test_geo_attribute_parsers(data: Any) -> None:
-    from zarrconv.conventions.geo._affine import as_affine
     from zarrconv.conventions.geo._crs import crs_from_cf, crs_from_gdal, crs_from_proj, parse_geotransform
+    from zarrconv.conventions.geo.affine import as_affine
 
     seed = data.draw(st.sampled_from(GEO_SEEDS))
     attrs = data.draw(st.one_of(mutated(seed), st.dictionaries(st.sampled_from(GEO_KEYS), json_values, max_size=4)))

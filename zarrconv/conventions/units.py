@@ -14,6 +14,8 @@ they are left alone.
 
 from __future__ import annotations
 
+import functools
+import tokenize
 import warnings
 from collections.abc import Hashable
 from typing import Any, TypeVar
@@ -22,7 +24,8 @@ import xarray as xr
 
 from zarrconv.errors import MetadataError
 
-__all__ = ["convert", "dequantify", "format_units", "is_time_units", "parse_units", "quantify", "registry"]
+__all__ = ["convert", "dequantify", "format_units", "is_time_units", "parse_units", "quantify", "registry",
+           "unit_parse_errors"]
 
 T = TypeVar("T", xr.Dataset, xr.DataArray)
 
@@ -65,8 +68,19 @@ def parse_units(units: str, *, where: str = "units") -> Any:
     ureg = registry()
     try:
         return ureg.Unit(units) if units.strip() else ureg.dimensionless
-    except Exception as exc:  # pint raises several unrelated exception types
+    except unit_parse_errors() as exc:
         raise MetadataError(f"{where}: cannot parse {units!r} ({type(exc).__name__}: {exc})") from exc
+
+
+@functools.cache
+def unit_parse_errors() -> tuple[type[Exception], ...]:
+    """What pint's unit parser raises on text that is not a unit: its own errors, and, from its
+    tokenizer and expression evaluator, ``TokenError``, ``ValueError``, ``TypeError``,
+    ``KeyError``, ``ArithmeticError`` and ``AssertionError`` (all seen on garbage strings such
+    as ``"1/"``, ``"m**"`` or ``"(("``). Parsing catches exactly these, never a bug elsewhere."""
+    from pint.errors import PintError
+
+    return (PintError, tokenize.TokenError, ValueError, TypeError, KeyError, ArithmeticError, AssertionError)
 
 
 def format_units(unit: Any) -> str:

@@ -11,9 +11,9 @@ GDAL write them, the ``proj:``/``spatial:``/``multiscales`` Zarr conventions, GD
 """
 
 from zarrconv.conventions.geo._read import bounds, crs, transform
-from zarrconv.conventions.geo._registry import MULTISCALES_UUID, PROJ_UUID, SPATIAL_UUID
 from zarrconv.conventions.geo._write import assign_crs
 from zarrconv.conventions.geo.multiscales import build_multiscales
+from zarrconv.conventions.geo.registry import MULTISCALES_UUID, PROJ_UUID, SPATIAL_UUID
 from zarrconv.conventions.geo.validate import validate
 
 __all__ = [

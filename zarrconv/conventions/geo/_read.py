@@ -11,7 +11,7 @@ import xarray as xr
 from pyproj import CRS
 
 from zarrconv.conventions.cf import spatial_dims
-from zarrconv.conventions.geo import _affine
+from zarrconv.conventions.geo import affine
 from zarrconv.conventions.geo._crs import crs_from_cf, crs_from_gdal, crs_from_proj, parse_geotransform, to_crs
 from zarrconv.errors import MetadataError
 
@@ -21,7 +21,7 @@ GeoObject = xr.Dataset | xr.DataArray | xr.DataTree
 _DEFAULT_GRID_MAPPING_NAMES = ("spatial_ref", "crs")
 
 
-def _parse_grid_mapping_attr(value: Any) -> list[str]:
+def parse_grid_mapping_attr(value: Any) -> list[str]:
     """Variable names in a CF ``grid_mapping`` attribute (plain or ``"gm: x y gm2: lat lon"`` form)."""
     if not isinstance(value, str) or not value.strip():
         return []
@@ -31,11 +31,13 @@ def _parse_grid_mapping_attr(value: Any) -> list[str]:
     return [tokens[0]]
 
 
-def _grid_mapping_of(var: xr.DataArray | xr.Variable) -> list[str]:
-    return _parse_grid_mapping_attr(var.attrs.get("grid_mapping") or var.encoding.get("grid_mapping"))
+def grid_mapping_of(var: xr.DataArray | xr.Variable) -> list[str]:
+    """The grid-mapping variable names ``var`` refers to (its attribute, else its encoding)."""
+    return parse_grid_mapping_attr(var.attrs.get("grid_mapping") or var.encoding.get("grid_mapping"))
 
 
-def _looks_like_grid_mapping(var: xr.DataArray | xr.Variable) -> bool:
+def looks_like_grid_mapping(var: xr.DataArray | xr.Variable) -> bool:
+    """True for a scalar variable holding a CF grid mapping (a CRS as WKT or CF parameters)."""
     attrs = var.attrs
     return var.ndim == 0 and any(k in attrs for k in ("crs_wkt", "spatial_ref", "grid_mapping_name"))
 
@@ -51,11 +53,11 @@ def grid_mapping_name(obj: xr.Dataset | xr.DataArray) -> Hashable | None:
     """
     variables: Mapping[Hashable, Any] = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
     if isinstance(obj, xr.DataArray):
-        names = _grid_mapping_of(obj)
+        names = grid_mapping_of(obj)
     else:
         names = []
         for var in obj.data_vars.values():
-            names.extend(n for n in _grid_mapping_of(var) if n not in names)
+            names.extend(n for n in grid_mapping_of(var) if n not in names)
     if len(names) > 1:
         raise MetadataError(
             f"variables refer to several grid mappings {names}; select one data variable first"
@@ -63,7 +65,7 @@ def grid_mapping_name(obj: xr.Dataset | xr.DataArray) -> Hashable | None:
     if names:
         return names[0]
     for name in _DEFAULT_GRID_MAPPING_NAMES:
-        if name in variables and _looks_like_grid_mapping(variables[name]):
+        if name in variables and looks_like_grid_mapping(variables[name]):
             return name
     return None
 
@@ -151,7 +153,7 @@ def crs(obj: GeoObject) -> CRS | None:
     return _crs_of(obj)
 
 
-def _attr_transform(attrs: Mapping[str, Any], *, where: str) -> _affine.Affine6 | None:
+def _attr_transform(attrs: Mapping[str, Any], *, where: str) -> affine.Affine6 | None:
     value = attrs.get("spatial:transform")
     if value is None:
         return None
@@ -162,9 +164,9 @@ def _attr_transform(attrs: Mapping[str, Any], *, where: str) -> _affine.Affine6 
             stacklevel=3,
         )
         return None
-    t = _affine.as_affine(value, where=f"{where}: spatial:transform")
+    t = affine.as_affine(value, where=f"{where}: spatial:transform")
     if attrs.get("spatial:registration", "pixel") == "node":
-        t = _affine.node_to_pixel(t)
+        t = affine.node_to_pixel(t)
     return t
 
 
@@ -175,10 +177,11 @@ def _shape_ok(attrs: Mapping[str, Any], height: int, width: int) -> bool:
     return True
 
 
-def _coords_transform(obj: xr.Dataset | xr.DataArray, y: Hashable, x: Hashable) -> _affine.Affine6 | None:
+def coords_transform(obj: xr.Dataset | xr.DataArray, y: Hashable, x: Hashable) -> affine.Affine6 | None:
+    """The affine transform the 1-D ``x``/``y`` dimension coordinates imply (None without them)."""
     if x in obj.coords and y in obj.coords and obj[x].ndim == 1 and obj[y].ndim == 1:
         if obj[x].dims == (x,) and obj[y].dims == (y,):
-            return _affine.from_coords(obj[x].values, obj[y].values)
+            return affine.from_coords(obj[x].values, obj[y].values)
     return None
 
 
@@ -187,7 +190,7 @@ def _transform_of(
     extra_attrs: list[Mapping[str, Any]],
     x_dim: Hashable | None,
     y_dim: Hashable | None,
-) -> _affine.Affine6 | None:
+) -> affine.Affine6 | None:
     y, x = spatial_dims(obj, x_dim=x_dim, y_dim=y_dim)
     height, width = int(obj.sizes[y]), int(obj.sizes[x])
     if isinstance(obj, xr.Dataset):
@@ -211,10 +214,10 @@ def _transform_of(
         variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords
         if gm is not None and gm in variables and "GeoTransform" in variables[gm].attrs:
             from_attrs = parse_geotransform(variables[gm].attrs["GeoTransform"], where=f"{gm}: GeoTransform")
-    from_coords = _coords_transform(obj, y, x)
+    from_coords = coords_transform(obj, y, x)
     if from_coords is not None:
         # Coordinates follow slicing; attributes may be stale after isel/sel.
-        if from_attrs is not None and _affine.transforms_close(from_attrs, from_coords, rtol=1e-4):
+        if from_attrs is not None and affine.transforms_close(from_attrs, from_coords, rtol=1e-4):
             return from_attrs
         return from_coords
     return from_attrs
@@ -300,7 +303,7 @@ def bounds(
     y, x = spatial_dims(ds, x_dim=x_dim, y_dim=y_dim)
     t = transform(obj, x_dim=x, y_dim=y)
     if t is not None:
-        return _affine.bounds_of(t, int(ds.sizes[y]), int(ds.sizes[x]))
+        return affine.bounds_of(t, int(ds.sizes[y]), int(ds.sizes[x]))
     if x in ds.coords and y in ds.coords and ds[x].ndim == 1 and ds[y].ndim == 1:
         ex, ey = _edges_from_coord(ds[x].values), _edges_from_coord(ds[y].values)
         if ex is not None and ey is not None:

@@ -9,9 +9,9 @@ import numpy as np
 import xarray as xr
 
 from zarrconv.conventions.cf import coordinate_attrs, set_axis_attrs, spatial_dims
-from zarrconv.conventions.geo import _affine, _registry
+from zarrconv.conventions.geo import affine, registry
 from zarrconv.conventions.geo._crs import authority_code, cf_grid_mapping_attrs, proj_attrs, to_crs
-from zarrconv.conventions.geo._read import _grid_mapping_of, _looks_like_grid_mapping
+from zarrconv.conventions.geo._read import grid_mapping_of, looks_like_grid_mapping
 from zarrconv.errors import MetadataError
 
 __all__ = ["assign_crs", "geo_attrs"]
@@ -47,21 +47,22 @@ def geo_attrs(
     keys = ["proj"] if crs is not None else []
     if transform is not None:
         keys.append("spatial")
-    _registry.add_registration(attrs, *keys)
+    registry.add_registration(attrs, *keys)
     if crs is not None:
         attrs.update(proj_attrs(to_crs(crs), projjson=projjson))
     if transform is not None:
-        t = _affine.as_affine(transform)
+        t = affine.as_affine(transform)
         attrs["spatial:dimensions"] = [str(dims[0]), str(dims[1])]
         attrs["spatial:transform"] = list(t)
         attrs["spatial:shape"] = [int(shape[0]), int(shape[1])]
-        attrs["spatial:bbox"] = list(_affine.bounds_of(t, int(shape[0]), int(shape[1])))
+        attrs["spatial:bbox"] = list(affine.bounds_of(t, int(shape[0]), int(shape[1])))
         attrs["spatial:registration"] = "pixel"
     return attrs
 
 
-def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    """Drop earlier geo attributes (ours and GDAL's) and our registrations."""
+def clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` without earlier geo attributes (ours and GDAL's) and our registrations: what
+    :func:`assign_crs` and the GeoZarr pyramid start from."""
     out = {k: v for k, v in attrs.items() if k not in _SPATIAL_KEYS and k not in _PROJ_KEYS and k != "_CRS"}
     entries = out.get("zarr_conventions")
     if isinstance(entries, list):
@@ -69,7 +70,7 @@ def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
         kept = []
         for entry in entries:
             probe["zarr_conventions"] = [entry]
-            if not (_registry.declared_conventions(probe) & {"proj", "spatial"}):
+            if not (registry.declared_conventions(probe) & {"proj", "spatial"}):
                 kept.append(entry)
         if kept:
             out["zarr_conventions"] = kept
@@ -80,11 +81,11 @@ def _clean_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
 
 def _merge_geo(attrs: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
     """``attrs`` without stale geo attributes, plus ``geo`` (registrations appended in order)."""
-    out = _clean_attrs(attrs)
-    declared = _registry.declared_conventions(geo)
+    out = clean_attrs(attrs)
+    declared = registry.declared_conventions(geo)
     keys = [k for k in ("proj", "spatial") if k in declared]
     if keys:
-        _registry.add_registration(out, *keys)
+        registry.add_registration(out, *keys)
     out.update({k: v for k, v in geo.items() if k != "zarr_conventions"})
     return out
 
@@ -163,10 +164,10 @@ def assign_crs(
     from_coords = None
     has_coords = x in obj.coords and y in obj.coords
     if has_coords and obj[x].ndim == 1 and obj[y].ndim == 1:
-        from_coords = _affine.from_coords(obj[x].values, obj[y].values)
+        from_coords = affine.from_coords(obj[x].values, obj[y].values)
     if transform is not None:
-        t = _affine.as_affine(transform, where="transform")
-        if from_coords is not None and not _affine.transforms_close(t, from_coords, rtol=1e-4):
+        t = affine.as_affine(transform, where="transform")
+        if from_coords is not None and not affine.transforms_close(t, from_coords, rtol=1e-4):
             raise MetadataError(
                 f"transform {list(t)} contradicts the {x!r}/{y!r} coordinates "
                 f"(they imply {list(from_coords)}); drop the coordinates or fix the transform"
@@ -185,16 +186,16 @@ def assign_crs(
     variables = out.variables if isinstance(out, xr.Dataset) else out.coords
     referrers = [out] if isinstance(out, xr.DataArray) else list(out.data_vars.values())
     for var in referrers:
-        old_names.update(_grid_mapping_of(var))
+        old_names.update(grid_mapping_of(var))
     stale = [n for n in dict.fromkeys([*sorted(old_names), grid_mapping]) if n in variables]
-    stale = [n for n in stale if _looks_like_grid_mapping(variables[n])]
+    stale = [n for n in stale if looks_like_grid_mapping(variables[n])]
     if stale:
         out = out.drop_vars(stale)
 
     # X/Y coordinates: create from the transform if missing, then give them CF attributes.
     if t is not None and not has_coords and t[1] == 0 and t[3] == 0:
         out = out.assign_coords(
-            {x: (x, _affine.centers(t, width, "x")), y: (y, _affine.centers(t, height, "y"))}
+            {x: (x, affine.centers(t, width, "x")), y: (y, affine.centers(t, height, "y"))}
         )
     cf_attrs = coordinate_attrs(c)
     out = set_axis_attrs(out, {x: cf_attrs.get("X", {}), y: cf_attrs.get("Y", {})})
@@ -221,7 +222,7 @@ def assign_crs(
     for name, var in out.data_vars.items():
         if x in var.dims and y in var.dims:
             updates[name] = georeference(var)
-        elif any(n in old_names or n == grid_mapping for n in _grid_mapping_of(var)):
+        elif any(n in old_names or n == grid_mapping for n in grid_mapping_of(var)):
             var = var.copy(deep=False)
             var.attrs = {k: v for k, v in var.attrs.items() if k != "grid_mapping"}
             var.encoding = {k: v for k, v in var.encoding.items() if k != "grid_mapping"}

@@ -22,12 +22,12 @@ from typing import Any
 import xarray as xr
 
 from zarrconv.conventions.cf import spatial_dims
-from zarrconv.conventions.geo import _affine, _registry
+from zarrconv.conventions.geo import affine, registry
 from zarrconv.conventions.geo._crs import proj_attrs, to_crs
 from zarrconv.conventions.geo._read import crs as read_crs
 from zarrconv.conventions.geo._read import grid_mapping_name
 from zarrconv.conventions.geo._read import transform as read_transform
-from zarrconv.conventions.geo._write import _clean_attrs, assign_crs
+from zarrconv.conventions.geo._write import assign_crs, clean_attrs
 from zarrconv.conventions.multiscales import METHODS, downsample, plan_pyramid
 from zarrconv.errors import MetadataError
 
@@ -155,9 +155,9 @@ def build_multiscales(
     drop = {gm} if gm is not None else set()
     base = ds.drop_vars([n for n in drop if n in ds.variables])
     base = base.drop_vars([n for n in (x, y) if n in base.coords]).copy(deep=False)
-    base.attrs = _clean_attrs(dict(ds.attrs))
+    base.attrs = clean_attrs(dict(ds.attrs))
     for var in base.variables.values():
-        var.attrs = {k: v for k, v in _clean_attrs(dict(var.attrs)).items() if k != "grid_mapping"}
+        var.attrs = {k: v for k, v in clean_attrs(dict(var.attrs)).items() if k != "grid_mapping"}
 
     resampling = RESAMPLING_NAMES[method]
     nodes: dict[str, xr.Dataset] = {}
@@ -170,7 +170,7 @@ def build_multiscales(
             fy, fx = level.factors
             current = _coarsen_level(prev, y, x, fy, fx, method, drop)
         fy_total, fx_total = level.cumulative
-        t = _affine.scaled(t0, fx_total, fy_total)
+        t = affine.scaled(t0, fx_total, fy_total)
         nodes[str(level.index)] = assign_crs(current, c, transform=t, x_dim=x, y_dim=y)
         item: dict[str, Any] = {"asset": str(level.index)}
         if level.index > 0:
@@ -188,11 +188,11 @@ def build_multiscales(
         prev = current
 
     root_attrs = dict(base.attrs)
-    _registry.add_registration(root_attrs, "multiscales", "proj", "spatial")
+    registry.add_registration(root_attrs, "multiscales", "proj", "spatial")
     root_attrs["multiscales"] = {"layout": layout, "resampling_method": resampling}
     root_attrs.update(proj_attrs(c))
     root_attrs["spatial:dimensions"] = [str(y), str(x)]
-    root_attrs["spatial:bbox"] = list(_affine.bounds_of(t0, height, width))
+    root_attrs["spatial:bbox"] = list(affine.bounds_of(t0, height, width))
     root_attrs["spatial:registration"] = "pixel"
     nodes["/"] = xr.Dataset(attrs=root_attrs)
     return xr.DataTree.from_dict(nodes)

@@ -17,9 +17,10 @@ import numpy as np
 import xarray as xr
 
 from zarrconv.conventions._schemas import load_json
-from zarrconv.conventions.geo import _affine, _registry
+from zarrconv.conventions.cf import spatial_dims
+from zarrconv.conventions.geo import affine, registry
 from zarrconv.conventions.geo._crs import crs_from_cf, crs_from_gdal, crs_from_proj, parse_geotransform
-from zarrconv.conventions.geo._read import _parse_grid_mapping_attr
+from zarrconv.conventions.geo._read import coords_transform, parse_grid_mapping_attr
 from zarrconv.conventions.units import is_time_units, parse_units
 from zarrconv.errors import MetadataError
 
@@ -103,7 +104,7 @@ def _check_conventions(where: str, attrs: Mapping[str, Any], report: _Report, *,
         else:
             for p in _schema_problems("zarr_conventions", attrs):
                 report.add(where, p)
-    declared = _registry.declared_conventions(attrs)
+    declared = registry.declared_conventions(attrs)
     used = _used_conventions(attrs)
     for key in sorted(used - declared):
         prefix = "multiscales" if key == "multiscales" else f"{key}:"
@@ -143,12 +144,6 @@ def _effective(attrs: Mapping[str, Any], parent: Mapping[str, Any], key: str) ->
     return attrs[key] if key in attrs else parent.get(key)
 
 
-def _coords_transform(ds: xr.Dataset, y: Hashable, x: Hashable) -> _affine.Affine6 | None:
-    if x in ds.coords and y in ds.coords and ds[x].dims == (x,) and ds[y].dims == (y,):
-        return _affine.from_coords(ds[x].values, ds[y].values)
-    return None
-
-
 def _check_grid(
     where: str,
     attrs: Mapping[str, Any],
@@ -175,14 +170,14 @@ def _check_grid(
     if value is None or _effective(attrs, defaults, "spatial:transform_type") not in (None, "affine"):
         return
     try:
-        t = _affine.as_affine(value, where="spatial:transform")
+        t = affine.as_affine(value, where="spatial:transform")
     except MetadataError as exc:
         report.add(where, str(exc))
         return
     if _effective(attrs, defaults, "spatial:registration") == "node":
-        t = _affine.node_to_pixel(t)
-    from_coords = _coords_transform(ds, y, x)
-    if from_coords is not None and not _affine.transforms_close(t, from_coords, rtol=1e-4):
+        t = affine.node_to_pixel(t)
+    from_coords = coords_transform(ds, y, x)
+    if from_coords is not None and not affine.transforms_close(t, from_coords, rtol=1e-4):
         report.add(
             where,
             f"spatial:transform {list(t)} is inconsistent with the {x!r}/{y!r} coordinates "
@@ -190,14 +185,14 @@ def _check_grid(
         )
     bbox = _effective(attrs, defaults, "spatial:bbox")
     if isinstance(bbox, list) and len(bbox) == 4:
-        expected = _affine.bounds_of(t, height, width)
+        expected = affine.bounds_of(t, height, width)
         cell = max(abs(v) for v in t[:2] + t[3:5])
         if any(abs(float(b) - e) > 1e-3 * cell for b, e in zip(bbox, expected)):
             report.add(where, f"spatial:bbox {bbox} does not match the transform and shape (expected {list(expected)})")
 
 
 def _check_cf(where: str, name: Hashable, var: xr.Variable, ds: xr.Dataset, proj_crs: Any, report: _Report) -> None:
-    gm_names = _parse_grid_mapping_attr(var.attrs.get("grid_mapping"))
+    gm_names = parse_grid_mapping_attr(var.attrs.get("grid_mapping"))
     for gm in gm_names:
         if gm not in ds.variables:
             report.add(where, f"grid_mapping refers to {gm!r}, which does not exist")
@@ -220,14 +215,12 @@ def _check_cf(where: str, name: Hashable, var: xr.Variable, ds: xr.Dataset, proj
             except MetadataError as exc:
                 report.add(gm_where, str(exc))
                 continue
-            from zarrconv.conventions.cf import spatial_dims
-
             try:
                 y, x = spatial_dims(ds[name])
             except MetadataError:
                 continue
-            from_coords = _coords_transform(ds, y, x)
-            if from_coords is not None and not _affine.transforms_close(t, from_coords, rtol=1e-4):
+            from_coords = coords_transform(ds, y, x)
+            if from_coords is not None and not affine.transforms_close(t, from_coords, rtol=1e-4):
                 report.add(
                     gm_where,
                     f"GeoTransform {gt!r} is inconsistent with the {x!r}/{y!r} coordinates of {name!r}",

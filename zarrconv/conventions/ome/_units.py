@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from zarrconv.conventions._schemas import load_json
+from zarrconv.conventions.units import unit_parse_errors
 
 __all__ = ["normalize_unit", "space_units", "time_units", "to_meters", "unit_problem"]
 
@@ -51,10 +52,12 @@ def _pint_equivalent(unit: str, allowed: frozenset[str]) -> str | None:
     ureg = _registry()
     if ureg is None:
         return None
+    from pint.errors import DimensionalityError, OffsetUnitCalculusError
+
     text = unit.strip().replace("µ", "u").replace("μ", "u")
     try:
         parsed = ureg.parse_units(text)
-    except Exception:
+    except unit_parse_errors():
         return None
     for name in sorted(allowed):
         target = ureg.parse_units(name)
@@ -62,7 +65,7 @@ def _pint_equivalent(unit: str, allowed: frozenset[str]) -> str | None:
             continue
         try:
             factor = (1 * parsed).to(target).magnitude
-        except Exception:
+        except (DimensionalityError, OffsetUnitCalculusError):
             continue
         if math.isclose(factor, 1.0, rel_tol=1e-9):
             return name
