@@ -8,7 +8,10 @@ The public API::
 """
 
 # no ``from __future__ import annotations`` here: it would make ``annotations`` a public name of the package
-from . import config
+from . import (
+    config,
+    conventions,  # noqa: F401 - registers the conventions' xarray group hooks (imports nothing heavy)
+)
 from .check import check
 from .convert import convert, migrate_v2_to_v3
 from .core import (  # noqa: A004 - zarr-python's names: open, array

@@ -174,3 +174,25 @@ def test_level_access_errors_name_what_is_wrong(tmp_path):
         ome.levels(tree["0"])
     with pytest.raises(MetadataError, match="no multiscale with all its levels"):
         ome.levels(xr.DataTree(dataset=xr.Dataset(attrs=dict(tree.attrs))))  # the metadata without the levels
+
+
+@pytest.mark.parametrize("writer", ["ome-zarr-py", "ngff-zarr"])
+def test_open_datatree_opens_levels_without_importing_the_conventions(tmp_path, writer):
+    """A script that imports only xarray gets the OME levels as nodes: xarray loads the backend,
+    whose package registers the OME group hook (zarrconv.xarray.hooks), not the backend itself."""
+    import subprocess
+    import sys
+
+    store = tmp_path / f"{writer}.zarr"
+    WRITERS[writer](_volume(3), store)
+    script = (
+        "import sys, xarray as xr\n"
+        f"tree = xr.open_datatree({str(store)!r}, engine='zarrconv')\n"
+        "print(sorted(n.path for n in tree.subtree))\n"
+        "print(tree[sorted(n.path for n in tree.subtree)[-1]]['image'].dims)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    in_process = xr.open_datatree(store, engine="zarrconv")
+    paths = sorted(n.path for n in in_process.subtree)
+    assert out.splitlines() == [repr(paths), repr(in_process[paths[-1]]["image"].dims)]
+    assert len(paths) > 3  # the levels are nodes of their own

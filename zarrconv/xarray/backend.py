@@ -7,9 +7,9 @@ A thin entry point over :class:`~zarrconv.xarray.datastore.ZarrconvDataStore`; d
     ds = xr.open_dataset("data.zarr", engine="zarrconv", chunks={})
     dt = xr.open_datatree("data.zarr", engine="zarrconv")
 
-Groups holding an OME-Zarr image open, in a DataTree, as one child node per resolution
-level with physical coordinates, when :mod:`zarrconv.conventions.ome` provides
-``image_datasets(group)``.
+In a DataTree, a group a convention recognizes can open differently: the group hooks of
+:mod:`zarrconv.xarray.hooks` (OME-Zarr registers one: an image opens as one child node per
+resolution level with physical coordinates).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from xarray.backends.common import BackendEntrypoint
 from xarray.backends.store import StoreBackendEntrypoint
 
 from .datastore import ZarrconvDataStore, iter_groups, open_root
+from .hooks import group_hooks
 
 _DECODERS = ("mask_and_scale", "decode_times", "concat_characters", "decode_coords", "drop_variables",
              "use_cftime", "decode_timedelta")
@@ -37,19 +38,13 @@ def _decode(store: ZarrconvDataStore, **decoders: Any) -> Any:
     return StoreBackendEntrypoint().open_dataset(store, **decoders)
 
 
-def _ome_hook() -> Any:
-    """``zarrconv.conventions.ome.image_datasets`` when the OME convention module provides it."""
-    try:
-        from ..conventions import ome
-    except ImportError:
-        return None
-    return getattr(ome, "image_datasets", None)
-
-
-def _is_ome_image(attrs: dict) -> bool:
-    # OME-NGFF ``multiscales`` is a list; the GeoZarr ``multiscales`` convention is an object
-    ome = attrs.get("ome")
-    return isinstance(attrs.get("multiscales"), list) or (isinstance(ome, dict) and isinstance(ome.get("multiscales"), list))
+def _hooked_datasets(hooks: list, grp: Any) -> dict[str, Any]:
+    """The child datasets the first group hook that recognizes ``grp`` opens, else {}."""
+    for hook in hooks:
+        datasets = hook(grp)
+        if datasets:
+            return dict(datasets)
+    return {}
 
 
 class ZarrconvBackendEntrypoint(BackendEntrypoint):
@@ -125,27 +120,27 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
         zarr_format: int | None = None,
         use_zarr_fill_value_as_mask: bool | None = None,
     ) -> dict[str, Any]:
-        """``{"/path": Dataset}`` for ``group`` and every group below it, parents first; an
-        OME-Zarr image group contributes one child entry per resolution level."""
+        """``{"/path": Dataset}`` for ``group`` and every group below it, parents first; a group a
+        group hook recognizes (an OME-Zarr image: one child entry per resolution level) contributes
+        the child entries the hook opens."""
         decoders = dict(mask_and_scale=mask_and_scale, decode_times=decode_times,
                         concat_characters=concat_characters, decode_coords=decode_coords,
                         drop_variables=drop_variables, use_cftime=use_cftime, decode_timedelta=decode_timedelta)
         top = open_root(_normalize(filename_or_obj), group, consolidated=consolidated,
                         storage_options=storage_options, zarr_format=zarr_format)
-        ome_datasets = _ome_hook()
+        hooks = group_hooks()
         out: dict[str, Any] = {}
-        levels_seen: set[str] = set()  # "/a/b" of every array an OME image opened as a level
+        levels_seen: set[str] = set()  # "/a/b" of every array a hook opened as a child node
         for rel, grp, arrays in iter_groups(top):
             path = "/" + rel
             # a level may sit in a subgroup (ngff-zarr: "scale0/image"): it is a node of its
             # own, so its group must not also hold it as a variable of the same name
             arrays = {k: v for k, v in arrays.items() if f"{path.rstrip('/')}/{k}" not in levels_seen}
-            if ome_datasets is not None and _is_ome_image(grp.metadata.attributes):
-                levels = ome_datasets(grp)
-                arrays = {k: v for k, v in arrays.items() if k not in levels}
-                for level, ds in levels.items():
-                    out[f"{path.rstrip('/')}/{level}"] = ds
-                    levels_seen.add(f"{path.rstrip('/')}/{level}")
+            levels = _hooked_datasets(hooks, grp)
+            arrays = {k: v for k, v in arrays.items() if k not in levels}
+            for level, ds in levels.items():
+                out[f"{path.rstrip('/')}/{level}"] = ds
+                levels_seen.add(f"{path.rstrip('/')}/{level}")
             store = ZarrconvDataStore(grp, arrays, mask_fill=use_zarr_fill_value_as_mask, packed=not mask_and_scale)
             out[path] = _decode(store, **decoders)
         return dict(sorted(out.items(), key=lambda kv: (kv[0].count("/") if kv[0] != "/" else 0, kv[0])))

@@ -22,6 +22,7 @@ from .scene import system_coords
 
 __all__ = [
     "OmePlate",
+    "datatree_levels",
     "image_coords",
     "image_datasets",
     "image_datatree",
@@ -86,6 +87,21 @@ def ome_kind(group: zc.Group) -> str | None:
     """"image", "label", "labels", "plate", "well", "bioformats2raw", "series" or None."""
     md = read_metadata(group)
     return None if md is None else md.kind
+
+
+def _declares_image(attrs: dict) -> bool:
+    # OME-NGFF ``multiscales`` is a list; the GeoZarr ``multiscales`` convention is an object
+    ome = attrs.get("ome")
+    return isinstance(attrs.get("multiscales"), list) or (isinstance(ome, dict) and isinstance(ome.get("multiscales"), list))
+
+
+def datatree_levels(group: zc.Group) -> dict[str, xr.Dataset]:
+    """The group hook of ``engine="zarrconv"`` (:mod:`zarrconv.xarray.hooks`): for a group
+    declaring an OME-Zarr image, :func:`image_datasets` (one child node per level); {} for any
+    other group."""
+    if not _declares_image(group.metadata.attributes):
+        return {}
+    return image_datasets(group)
 
 
 def _select_multiscale(md: OmeMetadata, multiscale: int | str, where: str) -> tuple[int, Multiscale]:
