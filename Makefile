@@ -27,8 +27,11 @@ $(VENV)/.installed-base: $(VENV)/.created pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[dask,cli]"
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.created pyproject.toml constraints.txt
+$(VENV)/.installed-test: $(VENV)/.created pyproject.toml constraints.txt tests/azurite/package-lock.json
 	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs]"
+	@# Azurite (Azure Storage emulator, pinned in tests/azurite/package-lock.json) for the az:// tests; skipped without npm
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/azurite --no-audit --no-fund --loglevel=error \
+	  || echo "Azurite could not be installed: tests/store/test_obstore_azure.py will be skipped"; fi
 	@touch $@ $(VENV)/.installed-base
 
 venv: $(VENV)/.installed-test

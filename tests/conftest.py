@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -113,3 +114,62 @@ def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         yield url, root
     finally:
         _stop(proc)
+
+
+#: Azurite's well-known development account (public, documented by Microsoft: not a secret)
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#: where ``npm ci --prefix tests/azurite`` puts the pinned Azurite (tests/azurite/package-lock.json)
+AZURITE_LOCAL = Path(__file__).parent / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+
+
+def _azurite_executable() -> str | None:
+    if AZURITE_LOCAL.exists():
+        return str(AZURITE_LOCAL)
+    return os.environ.get("ZARRCONV_AZURITE") or shutil.which("azurite-blob")
+
+
+def _create_azure_container(endpoint: str, name: str) -> None:
+    """Create a blob container on Azurite: one REST call signed with the account's shared key."""
+    import base64
+    import hashlib
+    import hmac
+    from email.utils import formatdate
+
+    date, version = formatdate(usegmt=True), "2021-08-06"
+    signed = "\n".join(["PUT", *[""] * 11, f"x-ms-date:{date}\nx-ms-version:{version}",
+                        f"/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{name}\nrestype:container"])
+    signature = base64.b64encode(hmac.new(base64.b64decode(AZURITE_KEY), signed.encode(), hashlib.sha256).digest())
+    request = urllib.request.Request(
+        f"{endpoint}/{name}?restype=container", method="PUT",
+        headers={"x-ms-date": date, "x-ms-version": version, "Content-Length": "0",
+                 "Authorization": f"SharedKey {AZURITE_ACCOUNT}:{signature.decode()}"})
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint() -> Iterator[str]:
+    """The blob endpoint (``http://127.0.0.1:<port>/devstoreaccount1``) of an Azurite server started on
+    127.0.0.1 for the session, in memory. Skipped where Azurite is not installed (``npm ci --prefix
+    tests/azurite``, which ``make test`` runs when npm is available)."""
+    exe = _azurite_executable()
+    if exe is None:
+        pytest.skip("Azurite is not installed: npm ci --prefix tests/azurite (needs node and npm)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+                             "--silent", "--disableTelemetry", "--skipApiVersionCheck"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_answering(f"http://127.0.0.1:{port}/", proc, "azurite-blob")
+        yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def azure_container(azurite_endpoint: str) -> tuple[str, dict]:
+    """A fresh container on Azurite: (``az://<container>``, obstore storage_options for it)."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    _create_azure_container(azurite_endpoint, name)
+    return f"az://{name}", {"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY,
+                            "endpoint": azurite_endpoint, "client_options": {"allow_http": True}}
