@@ -117,22 +117,10 @@ def _walk(store: Store, path: str, report: CheckReport) -> None:
         _walk(store, join(path, name), report)
 
 
-def _chunk_keys(arr: Array) -> list[tuple[str, tuple[int, ...]]]:
-    prefix = f"{arr.path}/" if arr.path else ""
-    decode = arr.metadata.chunk_key_encoding.decode
-    grid = arr.metadata.chunk_grid.grid_shape(arr.shape)
-    out = []
-    for key in arr.store.list_prefix(prefix):
-        coords = decode(key[len(prefix):])
-        if coords is not None and len(coords) == len(grid) and all(0 <= c < g for c, g in zip(coords, grid)):
-            out.append((key, coords))
-    return out
-
-
 def _check_array(arr: Array, report: CheckReport) -> None:
     report.arrays_checked += 1
     try:
-        keys = _chunk_keys(arr)
+        keys = list(arr.stored_chunk_keys().items())
         regular = arr.metadata.chunk_grid.is_regular
         if arr._sharding is None:
             arr._pipeline if regular else None  # noqa: B018 - build the chain now: bad codecs are a node problem

@@ -6,13 +6,13 @@ import argparse
 import json
 from typing import Any
 
+import xarray as xr
+
 from ..conventions import geo
 from .common import EXIT_OK, options_for
 
 
 def _open_tree(url: str, options: dict[str, Any]) -> Any:
-    import xarray as xr  # imported on use: xarray takes a second to import
-
     engine = "zarrconv" if "zarrconv" in xr.backends.list_engines() else "zarr"
     kwargs: dict[str, Any] = {"engine": engine, "decode_times": False}
     if options_for(url, options):
@@ -20,38 +20,9 @@ def _open_tree(url: str, options: dict[str, Any]) -> Any:
     return xr.open_datatree(url, **kwargs)
 
 
-def geo_facts(tree: Any) -> list[dict[str, Any]]:
-    """CRS, transform, bounds and resolution of every node of ``tree`` that has a CRS or a transform."""
-    out = []
-    for node in tree.subtree:
-        if not node.data_vars:
-            continue
-        crs = geo.crs(node)
-        try:
-            transform = geo.transform(node)
-            bounds = geo.bounds(node)
-        except (ValueError, KeyError):  # no identifiable x/y dimensions
-            transform = bounds = None
-        if crs is None and transform is None:
-            continue
-        epsg = crs.to_epsg() if crs is not None else None
-        out.append({
-            "path": node.path,
-            "variables": sorted(str(v) for v in node.data_vars if node[v].ndim >= 2),
-            "crs": crs.name if crs is not None else None,
-            "crs_code": f"EPSG:{epsg}" if epsg else None,
-            "transform": list(transform) if transform else None,
-            "resolution": [abs(transform[0]), abs(transform[4])] if transform else None,
-            "bounds": list(bounds) if bounds else None,
-            "units": (crs.axis_info[0].unit_name if crs is not None and crs.axis_info else None),
-            "sizes": {str(k): int(v) for k, v in node.sizes.items()},
-        })
-    return out
-
-
 def cmd_geo_info(args: argparse.Namespace) -> int:
     """``zarrconv geo info URL``."""
-    facts = geo_facts(_open_tree(args.url, args.storage_options))
+    facts = geo.describe(_open_tree(args.url, args.storage_options))
     if args.json:
         print(json.dumps({"url": args.url, "nodes": facts}, indent=2))
         return EXIT_OK

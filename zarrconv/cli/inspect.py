@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,6 @@ from ..conventions.detect import detect_conventions
 from ..core import open as open_node_at
 from ..core.nodes import fetch_docs, join, parse_docs
 from ..errors import ZarrconvError
-from ..store.local import LocalStore
 from .common import EXIT_OK, EXIT_PROBLEMS, human_bytes, options_for, shape_str
 
 
@@ -35,50 +33,10 @@ def _open_node(url: str, options: dict[str, Any], consolidated: bool | None = No
     return open_node_at(url, mode="r", storage_options=options_for(url, options), consolidated=consolidated)
 
 
-def _object_sizes(store: Any, keys: list[str]) -> list[int]:
-    """Stored sizes of keys, without reading them where the store allows it."""
-    if isinstance(store, LocalStore):
-        sizes = []
-        for k in keys:
-            try:
-                sizes.append(os.path.getsize(os.path.join(store.root, *k.split("/"))))
-            except OSError:
-                sizes.append(0)
-        return sizes
-    fs = getattr(store, "fs", None)
-    root = getattr(store, "root", None)
-    if fs is not None and root is not None and keys:
-        try:  # one listing with details instead of one request per key
-            common = os.path.commonpath(keys) if len(keys) > 1 else keys[0].rpartition("/")[0]
-            base = "/".join(p for p in (root, common) if p)
-            listed = fs.find(base, detail=True)
-            by_key = {fs._strip_protocol(path)[len(root) + 1 if root else 0:]: int(info.get("size") or 0)
-                      for path, info in listed.items()}
-            if all(k in by_key for k in keys):
-                return [by_key[k] for k in keys]
-        except Exception:  # some filesystems cannot list with sizes: fall back to reading
-            pass
-    return [len(b or b"") for b in store.get_many([(k, None) for k in keys])]
-
-
-def _chunk_keys(array: Any, listing: Iterable[str]) -> list[str]:
-    """The stored chunk (or shard) keys of ``array`` among store keys ``listing``."""
-    prefix = f"{array.path}/" if array.path else ""
-    decode = array.metadata.chunk_key_encoding.decode
-    grid = array.metadata.chunk_grid.grid_shape(array.shape)
-    out = []
-    for key in listing:
-        if not key.startswith(prefix):
-            continue
-        coords = decode(key[len(prefix):])
-        if coords is not None and len(coords) == len(grid) and all(0 <= c < g for c, g in zip(coords, grid)):
-            out.append(key)
-    return out
 def _array_facts(array: Any, listing: list[str] | None = None) -> dict[str, Any]:
     """Everything ``info`` reports about an array, as JSON-able values."""
-    prefix = f"{array.path}/" if array.path else ""
-    keys = _chunk_keys(array, listing if listing is not None else array.store.list_prefix(prefix))
-    stored = sum(_object_sizes(array.store, keys))
+    keys = list(array.stored_chunk_keys(listing))
+    stored = sum(array.store.sizes(keys))
     meta = array.metadata
     codecs = meta.codecs if array.zarr_format == 3 else [
         *(meta.filters or []), *([meta.compressor] if meta.compressor else [])]

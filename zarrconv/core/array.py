@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -151,21 +152,10 @@ class Array(Node):
         """The number of objects the grid stores: shards of a sharded array, else chunks."""
         return math.prod(self.metadata.chunk_grid.grid_shape(self.shape))
 
-    def _stored_grid_keys(self) -> list[str]:
-        """The keys of the grid's objects (chunks or shards) present in the store: one listing."""
-        decode = self.metadata.chunk_key_encoding.decode
-        grid = self.metadata.chunk_grid.grid_shape(self.shape)
-        out = []
-        for key in self.store.list_prefix(self._prefix):
-            coords = decode(key[len(self._prefix):])
-            if coords is not None and len(coords) == len(grid) and all(0 <= c < g for c, g in zip(coords, grid)):
-                out.append(key)
-        return out
-
     @property
     def nshards_initialized(self) -> int:
         """The number of stored objects (shards of a sharded array, else chunks) present in the store."""
-        return len(self._stored_grid_keys())
+        return len(self.stored_chunk_keys())
 
     @property
     def nchunks_initialized(self) -> int:
@@ -480,6 +470,27 @@ class Array(Node):
         sel = tuple(slice(old, None) if d == axis else slice(None) for d in range(self.ndim))
         self[sel] = data
         return new_shape
+
+    def stored_chunk_keys(self, listing: Iterable[str] | None = None) -> dict[str, tuple[int, ...]]:
+        """The store keys of this array's chunks that exist (its shards, for a sharded array), each with its
+        coordinates in the chunk grid, in listing order.
+
+        One listing of the array's prefix; or, with ``listing``, the keys of that listing (such as one
+        listing of a whole group, shared by its arrays) that belong to this array. Metadata documents and
+        keys that are not a chunk of the current grid (other files, chunks beyond the shape) are left out.
+        """
+        keys = self.store.list_prefix(self._prefix) if listing is None else listing
+        decode = self.metadata.chunk_key_encoding.decode
+        grid = self.metadata.chunk_grid.grid_shape(self.shape)
+        start = len(self._prefix)
+        out = {}
+        for key in keys:
+            if not key.startswith(self._prefix):
+                continue
+            coords = decode(key[start:])
+            if coords is not None and len(coords) == len(grid) and all(0 <= c < g for c, g in zip(coords, grid)):
+                out[key] = tuple(coords)
+        return out
 
 
 def _basic(selection: Any) -> Any:

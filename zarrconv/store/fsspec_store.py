@@ -308,6 +308,24 @@ class FsspecStore(RemoteStore):
         fs = self._filesystem()
         self._run([("delete", key, None, self._delete_job(fs, self._full(key))) for key in keys])
 
+    def sizes(self, keys: Sequence[str]) -> list[int]:
+        """One ``find`` with details below the keys' common prefix instead of one request per key; when the
+        filesystem cannot list (or the listing misses a key) the keys are read, as :meth:`Store.sizes` does."""
+        if not keys:
+            return []
+        fs = self._filesystem()
+        common = os.path.commonpath(keys) if len(keys) > 1 else keys[0].rpartition("/")[0]
+        base = self._base(common)
+        fs.invalidate_cache(base)
+        try:
+            found = self._listing("list", common, lambda: fs.find(base, detail=True)) or {}
+        except (StoreError, NotImplementedError):  # a filesystem that cannot list: read the keys instead
+            found = {}
+        by_key = {self._relative(fs, name, self.root): int(info.get("size") or 0) for name, info in found.items()}
+        if all(k in by_key for k in keys):
+            return [by_key[k] for k in keys]
+        return super().sizes(keys)
+
 
 def _s3_options(options: dict[str, Any]) -> dict[str, Any]:
     """Let s3fs open as many connections as the store may have requests in flight."""

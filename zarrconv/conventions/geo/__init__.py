@@ -12,6 +12,7 @@ GDAL write them, the ``proj:``/``spatial:``/``multiscales`` Zarr conventions, GD
 
 from zarrconv.conventions.geo._read import bounds, crs, transform
 from zarrconv.conventions.geo._write import assign_crs
+from zarrconv.conventions.geo.describe import describe
 from zarrconv.conventions.geo.multiscales import build_multiscales
 from zarrconv.conventions.geo.registry import MULTISCALES_UUID, PROJ_UUID, SPATIAL_UUID
 from zarrconv.conventions.geo.validate import validate
@@ -24,6 +25,7 @@ __all__ = [
     "bounds",
     "build_multiscales",
     "crs",
+    "describe",
     "transform",
     "validate",
 ]
