@@ -6,10 +6,12 @@ size, so a corrupt or hostile chunk cannot make zarrconv allocate without bound.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from typing import Any
 
 import numpy as np
+import zstandard
 
 from ..errors import ChecksumError, CorruptChunkError, MetadataError
 from .base import ChunkSpec, Codec, register_codec
@@ -53,54 +55,69 @@ class GzipCodec(Codec):
         return out
 
 
+class _ZstdContexts(threading.local):
+    """This thread's zstd contexts: one decompressor, and a compressor per (level, checksum).
+
+    A context is reused for every chunk this thread handles (creating one per call costs ~10 us,
+    the time of decompressing a few KiB), and is never shared: zstd contexts are not thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self.decompressor = zstandard.ZstdDecompressor()
+        self.compressors: dict[tuple[int, bool], zstandard.ZstdCompressor] = {}
+
+    def compressor(self, level: int, checksum: bool) -> zstandard.ZstdCompressor:
+        c = self.compressors.get((level, checksum))
+        if c is None:  # the content size goes into every frame header, as numcodecs and zarr-python write it
+            c = self.compressors[(level, checksum)] = zstandard.ZstdCompressor(
+                level=level, write_checksum=checksum, write_content_size=True)
+        return c
+
+
+_zstd = _ZstdContexts()
+
+
 @register_codec
 class ZstdCodec(Codec):
-    """Zstandard at a level (negative for fast modes), optionally with its frame checksum."""
+    """Zstandard at a level (negative for fast modes), optionally with its frame checksum.
+
+    Through the ``zstandard`` binding: per-thread reusable contexts, the GIL released while
+    (de)compressing, and decompression straight into the caller's buffer.
+    """
 
     name = "zstd"
     kind = "bytes_bytes"
 
     def __init__(self, level: int = 0, checksum: bool = False) -> None:
-        from numcodecs import Zstd
-
         if not isinstance(level, int) or not -131072 <= level <= 22:
             raise MetadataError(f"zstd level {level!r} must be an integer <= 22")
         self.level = level
         self.checksum = bool(checksum)
-        self._codec = Zstd(level=level, checksum=self.checksum)
-        try:  # the module function skips Zstd.decode's argument wrapping (~10 us a chunk)
-            from numcodecs.zstd import decompress as _decompress
-        except ImportError:  # pragma: no cover - other numcodecs builds
-            _decompress = self._codec.decode
-        self._decompress = _decompress
         self._known_header: tuple[int, bytes] | None = None  # see decode_exact
 
     def get_config(self) -> dict:
         return {"level": self.level, "checksum": self.checksum}
 
     def encode(self, data: Any, spec: ChunkSpec) -> bytes:
-        return self._codec.encode(_as_bytes_like(data))
+        return _zstd.compressor(self.level, self.checksum).compress(_as_bytes_like(data))
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None, out: Any = None) -> Any:
-        try:
-            if out is not None:
-                return self._decompress(data, out)
-            if limit is not None:
-                size, _ = _zstd_header(data)
-                if size is not None:
-                    if size > limit:
-                        raise CorruptChunkError(f"zstd frame declares {size} bytes, more than the {limit} a chunk can hold")
-                    return self._decompress(data)  # allocates the declared size, now known to be bounded
-                # no declared size (a streaming frame): decode into exactly ``limit`` bytes, never more
-                return self._codec.decode(data, out=np.empty(limit, np.uint8))
-            result = self._codec.decode(data)
-        except CorruptChunkError:
-            raise
-        except Exception as e:  # numcodecs raises RuntimeError/ValueError on bad frames
-            raise CorruptChunkError(f"zstd data is corrupt: {e}") from None
-        if limit is not None and len(result) > limit:
-            raise CorruptChunkError(f"zstd data expands beyond the {limit} bytes a chunk can hold")
-        return result
+        if out is not None:
+            view = memoryview(out).cast("B")
+            _zstd_read_exact(data, view, view.nbytes)
+            return out
+        if limit is None:  # no bound known (variable-size items): every frame, whole
+            try:
+                return _zstd.decompressor.stream_reader(data, read_across_frames=True).readall()
+            except zstandard.ZstdError as e:
+                raise CorruptChunkError(f"zstd data is corrupt: {e}") from None
+        size, _ = _zstd_header(data)
+        if size is not None and size > limit:
+            raise CorruptChunkError(f"zstd frame declares {size} bytes, more than the {limit} a chunk can hold")
+        # frames (streaming ones too, or several in a row) decode into at most ``limit`` bytes
+        buf = np.empty(limit, np.uint8)
+        done = _zstd_read(data, memoryview(buf), limit)
+        return buf if done == limit else buf[:done]
 
     def decode_exact(self, data: Any, nbytes: int, out: Any = None) -> Any:
         """Decode a frame that must hold exactly ``nbytes`` bytes, into ``out`` (a writable
@@ -112,20 +129,44 @@ class ZstdCodec(Codec):
         """
         known = self._known_header
         b = data if isinstance(data, bytes) else memoryview(data).cast("B")
-        if known is not None and known[0] == nbytes and b[:len(known[1])] == known[1]:
-            size: int | None = nbytes
-        else:
+        if known is None or known[0] != nbytes or b[:len(known[1])] != known[1]:
             size, end = _zstd_header(b)
             if size is not None and size != nbytes:
                 raise CorruptChunkError(f"chunk decodes to {size} bytes, expected {nbytes}")
             if size is not None:
                 self._known_header = (nbytes, bytes(b[:end]))
-        try:
-            if size is None:  # a streaming frame: numcodecs checks it fills the buffer exactly
-                return self._codec.decode(data, out=np.empty(nbytes, np.uint8) if out is None else out)
-            return self._decompress(data) if out is None else self._decompress(data, out)
-        except Exception as e:  # numcodecs raises RuntimeError/ValueError on bad frames
-            raise CorruptChunkError(f"zstd data is corrupt: {e}") from None
+        if out is None:
+            out = np.empty(nbytes, np.uint8)
+        _zstd_read_exact(b, memoryview(out).cast("B"), nbytes)
+        return out
+
+
+def _zstd_read(data: Any, view: memoryview, limit: int) -> int:
+    """Decode every frame of ``data`` into ``view`` (``limit`` bytes at most); the count decoded.
+
+    Frames are read as libzstd's one-shot decoder reads them: concatenated frames in turn, and
+    anything after the last one that is not a frame is an error (never ignored).
+    """
+    try:
+        reader = _zstd.decompressor.stream_reader(data, read_across_frames=True)
+        done = 0
+        while done < len(view):
+            n = reader.readinto(view[done:])
+            if not n:
+                break
+            done += n
+        if done == len(view) and reader.read(1):
+            raise CorruptChunkError(f"zstd data expands beyond the {limit} bytes a chunk can hold")
+    except zstandard.ZstdError as e:
+        raise CorruptChunkError(f"zstd data is corrupt: {e}") from None
+    return done
+
+
+def _zstd_read_exact(data: Any, view: memoryview, nbytes: int) -> None:
+    """Decode ``data`` into ``view``, which it must fill exactly."""
+    done = _zstd_read(data, view, nbytes)
+    if done != nbytes:
+        raise CorruptChunkError(f"chunk decodes to {done} bytes, expected {nbytes}")
 
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

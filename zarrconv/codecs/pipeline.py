@@ -190,10 +190,19 @@ class V2Pipeline:
             not self.filters and order == "C" and spec.dtype.isnative and spec.dtype.kind not in "OV"
             and (self.compressor is None or self.compressor.codec_id in ("zstd", "blosc"))
         )
-        # zstd and blosc decode through zarrconv's own codecs (decoding needs no configuration):
-        # they check the sizes the header declares before anything is allocated
+        # zstd and blosc decode through zarrconv's own codecs: they check the sizes the header
+        # declares before anything is allocated; zstd also encodes through its own (reused contexts)
         cid = self.compressor.codec_id if self.compressor is not None else None
-        self._exact = ZstdCodec() if cid == "zstd" else BloscCodec() if cid == "blosc" else None
+        self._exact: ZstdCodec | BloscCodec | None = None
+        self._compress: Callable[[np.ndarray], Any] | None = None
+        if cid == "zstd":
+            zstd = self._exact = ZstdCodec(int(getattr(self.compressor, "level", 0)),
+                                           bool(getattr(self.compressor, "checksum", False)))
+            self._compress = lambda data: zstd.encode(data, spec)
+        elif cid == "blosc":
+            self._exact = BloscCodec()
+        if self.compressor is not None and self._compress is None:
+            self._compress = self.compressor.encode
         self.sharding = None
 
     def decode(self, raw: Any) -> np.ndarray:
@@ -265,8 +274,8 @@ class V2Pipeline:
         return True
 
     def encode(self, chunk: np.ndarray) -> Any:
-        if self.direct and self.compressor is not None and chunk.dtype == self.spec.dtype:
-            return encode_direct(chunk, self.spec, self.compressor.encode)
+        if self.direct and self._compress is not None and chunk.dtype == self.spec.dtype:
+            return encode_direct(chunk, self.spec, self._compress)
         data: Any = np.asfortranarray(chunk) if self.order == "F" else np.ascontiguousarray(chunk)
         if self.order == "F" and data.ndim > 1 and data.dtype.kind != "O":
             data = data.T.reshape(-1)  # bytes in F order
@@ -276,8 +285,8 @@ class V2Pipeline:
             data = data.copy()  # numcodecs' vlen codecs need a writable buffer
         for f in self.filters:
             data = f.encode(data)
-        if self.compressor is not None:
-            data = self.compressor.encode(data)
+        if self._compress is not None:
+            data = self._compress(data)
         if isinstance(data, np.ndarray) and data.dtype.kind != "O":
             data = np.ascontiguousarray(data).reshape(-1).view(np.uint8)  # e.g. datetimes: no buffer protocol
         return data
