@@ -1,13 +1,18 @@
 #!/usr/bin/env python
 """Remote stores with injected latency: zarrconv on obstore vs zarrconv on fsspec vs zarr-python + ObjectStore.
 
-Three cases, every implementation in the same run, repeats interleaved, best of ``--repeat``:
+One command prints the whole table; every implementation in the same run, repeats interleaved, best of
+``--repeat``, ratios against zarrconv + obstore, the load average during each case:
 
 * **1,000 small chunks read**: open an array of 1,000 zstd chunks (4 KB each) and read it whole;
 * **500-variable dataset opened**: ``xr.open_dataset`` of 500 small variables with consolidated
   metadata (``chunks=None``; the coordinates are read, the variables stay lazy);
 * **array written**: create a float32 array (``--write-mib``, default 1024 MiB, chunks of 4 MiB,
-  no compression) and write it whole.
+  no compression) and write it whole;
+* **write concurrency**: the same write by zarrconv + obstore at each ``remote_concurrency`` of
+  ``--write-concurrency``;
+* **the relay's own cost** (proxy mode): the small-chunk read and a ``--relay-write-mib`` write, straight
+  to the servers and through a relay that adds 0 ms.
 
 Reads are served by nginx (static files, Range requests) so that the server is not the bottleneck;
 writes go to a moto S3 server (S3 semantics: PUT, multipart, listing). All of it runs on 127.0.0.1.
@@ -43,6 +48,8 @@ from _remote_common import best_interleaved, free_port, s3_options, start, start
 
 HERE = Path(__file__).resolve().parent
 IMPLEMENTATIONS = ("zarrconv+obstore", "zarrconv+fsspec", "zarr-python+ObjectStore")
+#: the cases of the whole table (``--cases`` picks some)
+DEFAULT_CASES = ("small", "many", "write", "concurrency", "relay")
 
 
 # -- latency ------------------------------------------------------------------------------------------
@@ -156,15 +163,26 @@ def _http_object_store(url: str):
                                     read_only=True)
 
 
+def _small_array(data_dir: Path, chunks: int):
+    """The array of ``chunks`` small chunks the read cases use, written once into the served directory."""
+    import numpy as np
+
+    import zarrconv as zc
+
+    shape = (100, 10 * chunks)
+    data = np.random.default_rng(0).random(shape, dtype="f4")
+    if not (data_dir / "small.zarr").exists():
+        zc.create_array(str(data_dir / "small.zarr"), shape=shape, chunks=(100, 10), dtype="f4")[:] = data
+    return data
+
+
 def case_small_chunks(http: str, data_dir: Path, chunks: int, repeat: int) -> dict[str, float]:
     import numpy as np
     import zarr
 
     import zarrconv as zc
 
-    shape = (100, 10 * chunks)
-    data = np.random.default_rng(0).random(shape, dtype="f4")
-    zc.create_array(str(data_dir / "small.zarr"), shape=shape, chunks=(100, 10), dtype="f4")[:] = data
+    data = _small_array(data_dir, chunks)
     url = f"{http}/small.zarr"
 
     def ours(choice: str) -> Callable[[], None]:
@@ -214,26 +232,47 @@ def case_many_variables(http: str, data_dir: Path, n_vars: int, repeat: int) -> 
     return result
 
 
-def case_write(s3: str, s3_direct: str, mib: int, repeat: int) -> dict[str, float]:
+def _write_data(s3_direct: str, mib: int):
+    """``mib`` MiB of float32 in planes of 4 MiB (one chunk each), and the bucket they are written to."""
     import numpy as np
-    import obstore.store
     import s3fs
-    import zarr
+
+    fs = s3fs.S3FileSystem(**s3_options(s3_direct))
+    if not fs.exists("bench"):
+        fs.mkdir("bench")
+    return np.random.default_rng(1).random((max(1, mib // 4), 1024, 1024), dtype="f4")
+
+
+def _write_ours(s3: str, name: str, data, choice: str = "obstore", concurrency: int | None = None) -> None:
+    import zarrconv as zc
+
+    settings = {"remote_store": choice} | ({"remote_concurrency": concurrency} if concurrency else {})
+    with zc.config.set(**settings):
+        zc.create_array(f"s3://bench/{name}.zarr", shape=data.shape, chunks=(1, 1024, 1024), dtype="f4",
+                        compressors=None, overwrite=True, storage_options=s3_options(s3))[:] = data
+
+
+def _read_back(s3_direct: str, names: list[str], data) -> None:
+    """A sample of planes of every written array, compared with the source."""
+    import numpy as np
 
     import zarrconv as zc
 
-    s3fs.S3FileSystem(**s3_options(s3_direct)).mkdir("bench")
-    planes = max(1, mib // 4)
-    shape = (planes, 1024, 1024)
-    data = np.random.default_rng(1).random(shape, dtype="f4")
-    opts = s3_options(s3)
+    sample = sorted({0, len(data) // 2, len(data) - 1})
+    for name in names:
+        back = zc.open_array(f"s3://bench/{name}.zarr", storage_options=s3_options(s3_direct))
+        assert np.array_equal(back.oindex[sample], data[sample]), name
+
+
+def case_write(s3: str, s3_direct: str, mib: int, repeat: int) -> dict[str, float]:
+    import obstore.store
+    import zarr
+
+    data = _write_data(s3_direct, mib)
+    shape = data.shape
 
     def ours(choice: str) -> Callable[[], None]:
-        def write() -> None:
-            with zc.config.set(remote_store=choice):
-                zc.create_array(f"s3://bench/{choice}.zarr", shape=shape, chunks=(1, 1024, 1024), dtype="f4",
-                                compressors=None, overwrite=True, storage_options=opts)[:] = data
-        return write
+        return lambda: _write_ours(s3, choice, data, choice)
 
     def theirs() -> None:
         store = obstore.store.S3Store("bench", prefix="zarr-python.zarr", endpoint=s3, access_key_id="testing",
@@ -244,10 +283,42 @@ def case_write(s3: str, s3_direct: str, mib: int, repeat: int) -> dict[str, floa
 
     result = best_interleaved({"zarrconv+obstore": ours("obstore"), "zarrconv+fsspec": ours("fsspec"),
                                 "zarr-python+ObjectStore": theirs}, repeat)
-    sample = sorted({0, planes // 2, planes - 1})
-    for name in ("obstore", "fsspec", "zarr-python"):
-        back = zc.open_array(f"s3://bench/{name}.zarr", storage_options=s3_options(s3_direct))
-        assert np.array_equal(back.oindex[sample], data[sample]), name
+    _read_back(s3_direct, ["obstore", "fsspec", "zarr-python"], data)
+    return result
+
+
+def case_write_concurrency(s3: str, s3_direct: str, mib: int, repeat: int, levels: list[int]) -> dict[str, float]:
+    """zarrconv + obstore writing the same array with each ``remote_concurrency`` in ``levels``."""
+    data = _write_data(s3_direct, mib)
+    fns = {f"remote_concurrency={c}": (lambda c=c: _write_ours(s3, f"conc{c}", data, concurrency=c))
+           for c in levels}
+    result = best_interleaved(fns, repeat)
+    _read_back(s3_direct, [f"conc{c}" for c in levels], data)
+    return result
+
+
+def case_relay_cost(direct: dict[str, str], relayed: dict[str, str], data_dir: Path, chunks: int, mib: int,
+                    repeat: int) -> dict[str, float]:
+    """What the latency relay itself costs: the same reads (``chunks`` small chunks, from nginx) and writes
+    (``mib`` MiB, to moto) straight to the servers and through a relay that adds 0 ms."""
+    import numpy as np
+
+    import zarrconv as zc
+
+    data = _small_array(data_dir, chunks)
+    planes = _write_data(direct["s3"], mib)
+
+    def read(http: str) -> Callable[[], None]:
+        def run() -> None:
+            with zc.config.set(remote_store="obstore"):
+                assert np.array_equal(zc.open_array(f"{http}/small.zarr")[:], data)
+        return run
+
+    result = best_interleaved({"read direct": read(direct["http"]), "read via 0 ms relay": read(relayed["http"]),
+                               "write direct": lambda: _write_ours(direct["s3"], "direct", planes),
+                               "write via 0 ms relay": lambda: _write_ours(relayed["s3"], "relayed", planes)},
+                              repeat)
+    _read_back(direct["s3"], ["direct", "relayed"], planes)
     return result
 
 
@@ -265,27 +336,46 @@ def run(args: argparse.Namespace, latency_mode: str) -> dict:
         nginx_port, moto_port = free_port(), free_port()
         procs.append(_nginx(data_dir, work, nginx_port))
         procs.append(start_moto(moto_port))
-        http_port, s3_port = nginx_port, moto_port
+        direct = {"http": f"http://127.0.0.1:{nginx_port}", "s3": f"http://127.0.0.1:{moto_port}"}
+        relayed = dict(direct)
         if latency_mode == "proxy":
-            http_port, s3_port = free_port(), free_port()
-            for listen, target in ((http_port, nginx_port), (s3_port, moto_port)):
-                procs.append(start([sys.executable, __file__, "--proxy", str(listen), str(target),
-                                     "--latency", str(args.latency)], f"http://127.0.0.1:{listen}/"))
-        http, s3 = f"http://127.0.0.1:{http_port}", f"http://127.0.0.1:{s3_port}"
+            relayed = _relays(procs, nginx_port, moto_port, args.latency)
         cases = {
             "small": (f"{args.chunks:,} small chunks read (s)",
-                      lambda: case_small_chunks(http, data_dir, args.chunks, args.repeat)),
+                      lambda: case_small_chunks(relayed["http"], data_dir, args.chunks, args.repeat)),
             "many": (f"{args.vars}-variable dataset opened (s)",
-                     lambda: case_many_variables(http, data_dir, args.vars, args.repeat)),
+                     lambda: case_many_variables(relayed["http"], data_dir, args.vars, args.repeat)),
             "write": (f"{args.write_mib} MiB array written (s)",
-                      lambda: case_write(s3, f"http://127.0.0.1:{moto_port}", args.write_mib, args.write_repeat)),
+                      lambda: case_write(relayed["s3"], direct["s3"], args.write_mib, args.write_repeat)),
+            "concurrency": (f"{args.write_mib} MiB written by zarrconv+obstore (s)",
+                            lambda: case_write_concurrency(relayed["s3"], direct["s3"], args.write_mib,
+                                                           args.write_repeat, args.write_concurrency)),
+            "relay": (f"the relay's own cost: {args.chunks:,} chunks read, {args.relay_write_mib} MiB written (s)",
+                      lambda: case_relay_cost(direct, _relays(procs, nginx_port, moto_port, 0.0), data_dir,
+                                              args.chunks, args.relay_write_mib, args.repeat)),
         }
-        results = {label: fn() for key, (label, fn) in cases.items() if key in (args.cases or cases)}
+        results, loads = {}, {}
+        for key, (label, fn) in cases.items():
+            if key in (args.cases or DEFAULT_CASES):
+                before = os.getloadavg()[0]
+                results[label] = fn()
+                loads[label] = (before, os.getloadavg()[0])
     finally:
         stop(procs)
         shutil.rmtree(work, ignore_errors=True)
     return {"latency_s": args.latency, "latency_mode": latency_mode, "repeat": args.repeat,
-            "load_before": load_before, "load_after": os.getloadavg(), "cases": results}
+            "load_before": load_before, "load_after": os.getloadavg(), "cases": results, "loads": loads}
+
+
+def _relays(procs: list[subprocess.Popen], nginx_port: int, moto_port: int, latency: float) -> dict[str, str]:
+    """A latency relay (its own process) in front of nginx and one in front of moto; their URLs."""
+    out = {}
+    for name, target in (("http", nginx_port), ("s3", moto_port)):
+        port = free_port()
+        procs.append(start([sys.executable, __file__, "--proxy", str(port), str(target), "--latency", str(latency)],
+                           f"http://127.0.0.1:{port}/"))
+        out[name] = f"http://127.0.0.1:{port}"
+    return out
 
 
 def _print(res: dict) -> None:
@@ -297,13 +387,33 @@ def _print(res: dict) -> None:
     print(f"latency {res['latency_s'] * 1000:g} ms per round trip ({res['latency_mode']}), best of {res['repeat']}, "
           f"load average {res['load_before'][0]:.1f} before / {res['load_after'][0]:.1f} after; zarrconv "
           f"{zarrconv.__version__}, obstore {obstore.__version__}, zarr {zarr.__version__}")
-    print("| case | " + " | ".join(IMPLEMENTATIONS) + " | fsspec / obstore | zarr-python / obstore |")
-    print("|---|" + "---:|" * (len(IMPLEMENTATIONS) + 2))
-    for case, times in res["cases"].items():
+    loads = res.get("loads", {})
+
+    def load(case: str) -> str:
+        return "{:.1f}-{:.1f}".format(*loads[case]) if case in loads else "?"
+
+    peers = {case: t for case, t in res["cases"].items() if set(IMPLEMENTATIONS) <= set(t)}
+    if peers:
+        print("\n| case | " + " | ".join(IMPLEMENTATIONS) + " | fsspec / obstore | zarr-python / obstore | load |")
+        print("|---|" + "---:|" * (len(IMPLEMENTATIONS) + 3))
+    for case, times in peers.items():
         ours = times["zarrconv+obstore"]
         cells = [f"{times[name]:.3f}" for name in IMPLEMENTATIONS]
-        print(f"| {case} | " + " | ".join(cells) +
-              f" | {times['zarrconv+fsspec'] / ours:.2f}x | {times['zarr-python+ObjectStore'] / ours:.2f}x |")
+        print(f"| {case} | " + " | ".join(cells) + f" | {times['zarrconv+fsspec'] / ours:.2f}x | "
+              f"{times['zarr-python+ObjectStore'] / ours:.2f}x | {load(case)} |")
+    zarr_python_write = next((t["zarr-python+ObjectStore"] for c, t in peers.items() if "written" in c), None)
+    for case, times in res["cases"].items():
+        if case in peers:
+            continue
+        fastest = min(times.values())
+        print(f"\n{case}, load {load(case)}:\n| | seconds | / fastest |"
+              + (" zarr-python+ObjectStore / this |" if "zarrconv+obstore" in case and zarr_python_write else "")
+              + "\n|---|---:|---:|" + ("---:|" if "zarrconv+obstore" in case and zarr_python_write else ""))
+        for name, t in times.items():
+            extra = f" {zarr_python_write / t:.2f}x |" if "zarrconv+obstore" in case and zarr_python_write else ""
+            if name.endswith(" via 0 ms relay"):  # the relay's case: each operation against itself, direct
+                extra = f" relay / direct {t / times[name.replace(' via 0 ms relay', ' direct')]:.2f}x |"
+            print(f"| {name} | {t:.3f} | {t / fastest:.2f}x |{extra}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,8 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=1000)
     parser.add_argument("--vars", type=int, default=500)
     parser.add_argument("--write-mib", type=int, default=1024)
-    parser.add_argument("--cases", nargs="*", default=[], choices=("small", "many", "write"),
+    parser.add_argument("--cases", nargs="*", default=[], choices=DEFAULT_CASES,
                         help="a subset of the cases (default: all)")
+    parser.add_argument("--write-concurrency", nargs="+", type=int, default=[8, 16, 32, 64],
+                        help="remote_concurrency values of the write-concurrency case (default: 8 16 32 64)")
+    parser.add_argument("--relay-write-mib", type=int, default=256,
+                        help="MiB written in the relay-cost case (default 256)")
     parser.add_argument("--latency-mode", choices=("auto", "netem", "proxy"), default="auto")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--proxy", nargs=2, type=int, help=argparse.SUPPRESS)
