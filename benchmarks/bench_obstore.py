@@ -131,7 +131,19 @@ def _run_in_netns(argv: list[str], latency: float) -> int:
 
 # -- servers -----------------------------------------------------------------------------------------
 
+def _ensure_nginx() -> None:
+    """nginx serves the read cases; as root on Debian/Ubuntu it is installed when missing."""
+    if shutil.which("nginx"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("nginx is missing: apt-get install -y nginx-light", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-q", "nginx-light"], check=False, stdout=subprocess.DEVNULL)
+    if not shutil.which("nginx"):
+        raise SystemExit("bench_obstore.py needs nginx for the read cases (apt-get install nginx-light)")
+
+
 def _nginx(root: Path, work: Path, port: int) -> subprocess.Popen:
+    _ensure_nginx()
     conf = work / "nginx.conf"
     conf.write_text(f"""
 worker_processes 2;
@@ -290,10 +302,11 @@ def case_write(s3: str, s3_direct: str, mib: int, repeat: int) -> dict[str, floa
 def case_write_concurrency(s3: str, s3_direct: str, mib: int, repeat: int, levels: list[int]) -> dict[str, float]:
     """zarrconv + obstore writing the same array with each ``remote_concurrency`` in ``levels``."""
     data = _write_data(s3_direct, mib)
-    fns = {f"remote_concurrency={c}": (lambda c=c: _write_ours(s3, f"conc{c}", data, concurrency=c))
+    # one array name for every level: moto keeps objects in memory, an overwrite frees the previous ones
+    fns = {f"remote_concurrency={c}": (lambda c=c: _write_ours(s3, "concurrency", data, concurrency=c))
            for c in levels}
     result = best_interleaved(fns, repeat)
-    _read_back(s3_direct, [f"conc{c}" for c in levels], data)
+    _read_back(s3_direct, ["concurrency"], data)
     return result
 
 
