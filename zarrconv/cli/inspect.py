@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from ..check import broken_consolidated_members
 from ..conventions.detect import detect_conventions
+from ..core import Array, Group
 from ..core import open as open_node_at
-from ..core.nodes import fetch_docs, join, parse_docs
-from ..errors import ZarrconvError
 from .common import EXIT_OK, EXIT_PROBLEMS, human_bytes, options_for, shape_str
 
 
@@ -109,6 +109,27 @@ def _print_array_facts(f: dict[str, Any], out: Callable[[str], None]) -> None:
     out(f"codecs:             {' -> '.join(f['codecs']) or 'none'}")
     what = "shards" if f["shards"] else "chunks"
     out(f"{'stored ' + what + ':':<20}{f['stored_objects']} of {f['grid_objects']}")
+    _print_sizes_and_tags(f, out)
+
+
+def _print_group_facts(f: dict[str, Any], out: Callable[[str], None]) -> None:
+    out(f"node:               group {f['path']}")
+    out(f"zarr format:        {f['zarr_format']}")
+    out(f"consolidated:       {'yes' if f['consolidated'] else 'no'}")
+    out(f"members:            {f['arrays']} arrays, {f['groups']} groups")
+    _print_sizes_and_tags(f, out)
+    if f["members"]:
+        out("arrays:")
+        width = max(len(k) for k in f["members"])
+        for name, m in f["members"].items():
+            ratio = f"{m['compression_ratio']:.2f}x" if m["compression_ratio"] else "-"
+            shards = f" shards {shape_str(m['shards'])}" if m["shards"] else ""
+            out(f"  {name:<{width}}  {shape_str(m['shape'])} {m['dtype']} chunks {shape_str(m['chunks'])}{shards}"
+                f"  {human_bytes(m['stored_bytes'])} stored, ratio {ratio}")
+
+
+def _print_sizes_and_tags(f: dict[str, Any], out: Callable[[str], None]) -> None:
+    """The lines an array's and a group's description share: sizes, attributes, conventions."""
     out(f"stored size:        {human_bytes(f['stored_bytes'])}")
     if f["logical_bytes"] is not None:
         out(f"logical size:       {human_bytes(f['logical_bytes'])}")
@@ -119,35 +140,8 @@ def _print_array_facts(f: dict[str, Any], out: Callable[[str], None]) -> None:
     out(f"conventions:        {', '.join(f['conventions']) or 'none detected'}")
 
 
-def broken_members(node: Any) -> list[str]:
-    """``"/path: what"`` for each member of a group opened from consolidated metadata whose own
-    metadata documents do not parse.
-
-    ``info`` and ``tree`` describe a group from its consolidated metadata (one read); a member
-    whose own document is broken looks healthy there while every reader that opens it fails.
-    """
-    if not hasattr(node, "members") or node._consolidated is None:
-        return []
-    paths = [join(node.path, rel) for rel, _ in node.members(max_depth=None)]
-    found = []
-    try:
-        docs: list[Any] = fetch_docs(node.store, paths, node.zarr_format)
-    except ZarrconvError:  # some document is not JSON: find which, one node at a time
-        docs = []
-        for path in paths:
-            try:
-                docs.append(fetch_docs(node.store, [path], node.zarr_format)[0])
-            except ZarrconvError as e:
-                found.append(f"/{path}: {e}")
-                docs.append(None)
-    for path, doc in zip(paths, docs):
-        try:
-            if doc is not None:
-                parse_docs(node.store, path, doc)
-        except ZarrconvError as e:
-            found.append(f"/{path}: {e}")
-    return [f"{f}; only the consolidated metadata describes it as healthy (zarrconv validate checks both)"
-            for f in sorted(found)]
+def _broken_members(node: Array | Group) -> list[str]:
+    return broken_consolidated_members(node) if isinstance(node, Group) else []
 
 
 def _report_broken(problems: list[str]) -> int:
@@ -161,7 +155,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     node = _open_node(args.url, args.storage_options)
     facts = _group_facts(node) if hasattr(node, "members") else _array_facts(node)
     facts["url"] = args.url
-    broken = broken_members(node)
+    broken = _broken_members(node)
     if args.json:
         print(json.dumps({**facts, "problems": broken}, indent=2, default=str))
         return _report_broken(broken)
@@ -170,25 +164,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if facts["node"] == "array":
         _print_array_facts(facts, out)
         return EXIT_OK
-    out(f"node:               group {facts['path']}")
-    out(f"zarr format:        {facts['zarr_format']}")
-    out(f"consolidated:       {'yes' if facts['consolidated'] else 'no'}")
-    out(f"members:            {facts['arrays']} arrays, {facts['groups']} groups")
-    out(f"stored size:        {human_bytes(facts['stored_bytes'])}")
-    out(f"logical size:       {human_bytes(facts['logical_bytes'])}")
-    if facts["compression_ratio"]:
-        out(f"compression ratio:  {facts['compression_ratio']:.2f}")
-    if facts["attributes"]:
-        out(f"attributes:         {', '.join(facts['attributes'])}")
-    out(f"conventions:        {', '.join(facts['conventions']) or 'none detected'}")
-    if facts["members"]:
-        out("arrays:")
-        width = max(len(k) for k in facts["members"])
-        for name, f in facts["members"].items():
-            ratio = f"{f['compression_ratio']:.2f}x" if f["compression_ratio"] else "-"
-            shards = f" shards {shape_str(f['shards'])}" if f["shards"] else ""
-            out(f"  {name:<{width}}  {shape_str(f['shape'])} {f['dtype']} chunks {shape_str(f['chunks'])}{shards}"
-                f"  {human_bytes(f['stored_bytes'])} stored, ratio {ratio}")
+    _print_group_facts(facts, out)
     return _report_broken(broken)
 
 
@@ -211,4 +187,4 @@ def cmd_tree(args: argparse.Namespace) -> int:
     """``zarrconv tree URL`` (exit 1 when a member's own metadata is broken)."""
     node = _open_node(args.url, args.storage_options)
     print("\n".join(tree_lines(node)))
-    return _report_broken(broken_members(node))
+    return _report_broken(_broken_members(node))
