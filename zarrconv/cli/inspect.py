@@ -33,7 +33,7 @@ def _open_node(url: str, options: dict[str, Any], consolidated: bool | None = No
     return open_node_at(url, mode="r", storage_options=options_for(url, options), consolidated=consolidated)
 
 
-def _array_facts(array: Any, listing: list[str] | None = None) -> dict[str, Any]:
+def _array_facts(array: Array, listing: list[str] | None = None) -> dict[str, Any]:
     """Everything ``info`` reports about an array, as JSON-able values."""
     keys = list(array.stored_chunk_keys(listing))
     stored = sum(array.store.sizes(keys))
@@ -64,7 +64,7 @@ def _array_facts(array: Any, listing: list[str] | None = None) -> dict[str, Any]
     }
 
 
-def _group_facts(group: Any) -> dict[str, Any]:
+def _group_facts(group: Group) -> dict[str, Any]:
     members = dict(group.members(max_depth=None))
     prefix = f"{group.path}/" if group.path else ""
     listing = list(group.store.list_prefix(prefix))
@@ -168,7 +168,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     return _report_broken(broken)
 
 
-def tree_lines(node: Any) -> list[str]:
+def tree_lines(node: Array | Group) -> list[str]:
     """The hierarchy below ``node`` as text lines: shape, dtype, chunks (and shards) of each array."""
     def describe(a: Any) -> str:
         shards = f" shards={shape_str(a.shards)}" if a.shards else ""
