@@ -13,7 +13,7 @@ import pytest
 
 import zarrconv as zc
 from zarrconv.conventions import ome
-from zarrconv.conventions.multiscales import downsample, plan_pyramid
+from zarrconv.conventions.pyramid import downsample, plan_pyramid
 
 xr = pytest.importorskip("xarray")
 

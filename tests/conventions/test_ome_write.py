@@ -12,7 +12,7 @@ import pytest
 
 import zarrconv as zc
 from zarrconv.conventions import ome
-from zarrconv.conventions.multiscales import downsample
+from zarrconv.conventions.pyramid import downsample
 from zarrconv.errors import ContainsNodeError, MetadataError
 
 da = pytest.importorskip("dask.array")
@@ -177,6 +177,25 @@ def test_shards_and_time_axis(tmp_path):
     assert ome.validate(tmp_path / "s.zarr") == []
     with pytest.raises(MetadataError, match="0.5"):
         ome.write_image(x, tmp_path / "v2.zarr", axes="tzyx", shards=(1, 16, 64, 64), version="0.4")
+
+
+def test_shards_that_are_not_whole_chunks_are_refused_by_images_and_labels_alike(tmp_path):
+    """write_image and write_labels resolve shard shapes in one place: both refuse a shard
+    shape that is not a multiple of the chunk shape (write_labels used to write it), before
+    anything is created."""
+    x = _image((64, 64), seed=4)
+    with pytest.raises(MetadataError, match=r"shards \(24, 24\) must be a multiple of chunks \(16, 16\)"):
+        ome.write_image(x, tmp_path / "bad.zarr", axes="yx", chunks=16, shards=24)
+    assert not (tmp_path / "bad.zarr").exists()
+    ome.write_image(x, tmp_path / "img.zarr", axes="yx", chunks=16, shards=32, levels=2)
+    with pytest.raises(MetadataError, match=r"shards \(24, 24\) must be a multiple of chunks \(16, 16\)"):
+        ome.write_labels((x % 3).astype(np.uint8), tmp_path / "img.zarr", "cells", chunks=16, shards=24)
+    assert "labels" not in zc.open_group(tmp_path / "img.zarr", mode="r")
+    # whole chunks per shard are written, as for the image
+    ome.write_labels((x % 3).astype(np.uint8), tmp_path / "img.zarr", "cells", chunks=16, shards=32)
+    lv0 = zc.open_array(tmp_path / "img.zarr", "labels/cells/0")
+    assert lv0.chunks == (16, 16) and lv0.shards == (32, 32)
+    assert ome.validate(tmp_path / "img.zarr") == []
 
 
 @pytest.mark.parametrize(

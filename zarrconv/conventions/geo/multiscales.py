@@ -8,7 +8,7 @@
     /1           downsampled by 2 along the horizontal dimensions only, from /0
     ...
 
-Downsampling is zarrconv's shared :func:`zarrconv.conventions.multiscales.downsample`
+Downsampling is zarrconv's shared :func:`zarrconv.conventions.pyramid.downsample`
 (lazy, chunk by chunk, for dask-backed data). Level ``k`` has the same origin as level 0
 and cells ``factor**k`` times larger; its shape is ``ceil(n / factor)`` of the previous
 level's (the last row/column of cells may extend past the original extent).
@@ -28,7 +28,7 @@ from zarrconv.conventions.geo._read import crs as read_crs
 from zarrconv.conventions.geo._read import grid_mapping_name
 from zarrconv.conventions.geo._read import transform as read_transform
 from zarrconv.conventions.geo._write import assign_crs, clean_attrs
-from zarrconv.conventions.multiscales import METHODS, downsample, plan_pyramid
+from zarrconv.conventions.pyramid import METHODS, downsample, plan_pyramid
 from zarrconv.errors import MetadataError
 
 __all__ = ["RESAMPLING_NAMES", "build_multiscales"]
@@ -114,7 +114,7 @@ def build_multiscales(
         until both horizontal dimensions fit in ``tile_size``.
     method
         ``"mean"``, ``"gaussian"``, ``"nearest"`` or ``"mode"`` (see
-        :func:`zarrconv.conventions.multiscales.downsample`). Non-numeric variables use
+        :func:`zarrconv.conventions.pyramid.downsample`). Non-numeric variables use
         nearest for mean/gaussian.
     factor
         Downsampling factor between consecutive levels.

@@ -51,7 +51,7 @@ from .reader import (
 from .scene import build_graph, transform_coordinates, transformation_between
 from .transforms import Transformation, TransformGraph, parse_transformation
 from .validate import ValidationReport, validate, validate_attrs
-from .writer import label_color, write_image, write_labels, write_plate, write_scene
+from .write import label_color, write_image, write_labels, write_plate, write_scene
 
 __all__ = [
     "IMAGE_VARIABLE",

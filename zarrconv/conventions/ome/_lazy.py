@@ -9,34 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import xarray as xr
 from xarray.core import indexing
 
 from zarrconv.xarray.datastore import ZarrconvBackendArray
 
-__all__ = ["DaskSource", "lazy_variable"]
+from ..dask_source import DaskSource, storage_chunks
 
-
-class DaskSource:
-    """The minimal array protocol ``dask.array.from_array`` needs, over a zarrconv Array
-    (shape, dtype, ndim and basic-slice ``__getitem__``), so that dask never asks the
-    Array for anything else (and pickles it cheaply for distributed schedulers)."""
-
-    def __init__(self, array: Any) -> None:
-        self.array = array
-        self.shape = tuple(array.shape)
-        self.dtype = np.dtype(array.dtype)
-        self.ndim = len(self.shape)
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        return np.asarray(self.array[key])
-
-
-def storage_chunks(array: Any) -> tuple[int, ...]:
-    """The chunk shape a reader should align to: the shard shape if sharded, else chunks."""
-    shards = getattr(array, "shards", None)
-    return tuple(shards) if shards else tuple(array.chunks)
+__all__ = ["lazy_variable"]
 
 
 def lazy_variable(

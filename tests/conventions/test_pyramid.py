@@ -1,4 +1,4 @@
-"""Tests of zarrconv.conventions.multiscales: downsampling and pyramid planning."""
+"""Tests of zarrconv.conventions.pyramid: downsampling and pyramid planning."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from zarrconv.conventions.multiscales import (
+from zarrconv.conventions.pyramid import (
     METHODS,
     downsample,
     downsampled_shape,
@@ -98,7 +98,7 @@ def test_gaussian_matches_scipy_smoothing_then_centre_sampling():
 
 def test_gaussian_numpy_fallback_kernel_equals_scipy():
     ndimage = pytest.importorskip("scipy.ndimage")
-    from zarrconv.conventions.multiscales import _smooth_numpy
+    from zarrconv.conventions.pyramid.downsampling import _smooth_numpy
 
     rng = np.random.default_rng(2)
     x = rng.random((9, 13))

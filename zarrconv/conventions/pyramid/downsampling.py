@@ -1,12 +1,8 @@
-"""Pyramid building shared by the OME-Zarr and GeoZarr conventions.
+"""Downsampling for pyramids, shared by the OME-Zarr and GeoZarr conventions.
 
-Everything here is pure array arithmetic (numpy, optionally dask and scipy): no store,
-no metadata. The two public entry points are
-
-* :func:`downsample` -- reduce an array by an integer factor per axis, eagerly for
-  numpy input and lazily, chunk by chunk, for dask input;
-* :func:`plan_pyramid` -- the shapes and factors of the levels of a pyramid, and
-  :func:`level_transform` -- the pixel size and origin of a level.
+Pure array arithmetic (numpy, optionally dask and scipy): no store, no metadata.
+:func:`downsample` reduces an array by an integer factor per axis, eagerly for numpy input
+and lazily, chunk by chunk, for dask input.
 
 Geometry of a level (all methods)
 ---------------------------------
@@ -14,7 +10,7 @@ With factor ``f`` along an axis, output pixel ``i`` stands for the block of inpu
 ``[i*f, min((i+1)*f, n))``; the output length is ``ceil(n / f)``. The last block is
 partial when ``n`` is not a multiple of ``f``. The output grid is regular: its pixel size is
 ``f`` input pixels and its first pixel centre sits at input index ``(f - 1) / 2``, which is
-what :func:`level_transform` writes into the metadata.
+what :func:`~zarrconv.conventions.pyramid.plan.level_transform` writes into the metadata.
 
 Methods
 -------
@@ -42,21 +38,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "METHODS",
-    "PyramidLevel",
-    "downsample",
-    "downsampled_shape",
-    "gaussian_sigma",
-    "is_dask_array",
-    "level_transform",
-    "plan_pyramid",
-]
+__all__ = ["METHODS", "downsample", "downsampled_shape", "gaussian_sigma", "is_dask_array", "normalize_factors"]
 
 #: The supported downsampling methods.
 METHODS: tuple[str, ...] = ("mean", "gaussian", "nearest", "mode")
@@ -74,7 +60,7 @@ def is_dask_array(data: Any) -> bool:
     return type(data).__module__.startswith("dask.") and hasattr(data, "dask")
 
 
-def _normalize_factors(factors: int | Sequence[int], ndim: int) -> tuple[int, ...]:
+def normalize_factors(factors: int | Sequence[int], ndim: int) -> tuple[int, ...]:
     if isinstance(factors, (int, np.integer)):
         out = (int(factors),) * ndim
     else:
@@ -94,7 +80,7 @@ def _check_method(method: str) -> str:
 
 def downsampled_shape(shape: Sequence[int], factors: int | Sequence[int]) -> tuple[int, ...]:
     """Shape of ``downsample(x, factors)`` for an array ``x`` of ``shape``: ``ceil(n / f)``."""
-    fs = _normalize_factors(factors, len(shape))
+    fs = normalize_factors(factors, len(shape))
     return tuple(-(-int(n) // f) for n, f in zip(shape, fs))
 
 
@@ -461,155 +447,7 @@ def downsample(data: Any, factors: int | Sequence[int], method: str = "mean") ->
     """
     _check_method(method)
     ndim = len(data.shape) if hasattr(data, "shape") else np.ndim(data)
-    fs = _normalize_factors(factors, ndim)
+    fs = normalize_factors(factors, ndim)
     if is_dask_array(data):
         return _downsample_dask(data, fs, method)
     return _downsample_numpy(np.asarray(data), fs, method)
-
-
-@dataclass(frozen=True)
-class PyramidLevel:
-    """One level of a planned pyramid.
-
-    Attributes
-    ----------
-    index
-        0 for the full-resolution level.
-    shape
-        Array shape of the level.
-    factors
-        Factors from the previous level to this one (all 1 for level 0).
-    cumulative
-        Factors from level 0 to this one (product of the ``factors`` so far).
-    """
-
-    index: int
-    shape: tuple[int, ...]
-    factors: tuple[int, ...]
-    cumulative: tuple[int, ...]
-
-
-def plan_pyramid(
-    shape: Sequence[int],
-    chunks: Sequence[int] | None = None,
-    *,
-    downscale: int | Sequence[int] = 2,
-    axes: Sequence[bool] | Sequence[int] | None = None,
-    levels: int | None = None,
-    max_levels: int = 64,
-    pixel_sizes: Sequence[float] | None = None,
-) -> list[PyramidLevel]:
-    """Plan the levels of a pyramid.
-
-    Parameters
-    ----------
-    shape
-        Shape of the full-resolution array.
-    chunks
-        Chunk shape; with ``levels=None`` the pyramid stops at the first level whose
-        downsampled axes each fit in one chunk (axes chunked one plane at a time, chunk
-        length 1, are left out of that test: they are browsed plane by plane, not read
-        whole). Required when ``levels`` is None.
-    downscale
-        Factor between consecutive levels: one int, or one int per axis.
-    axes
-        Which axes may be downsampled: a boolean mask or a list of axis indices (default
-        all). The others always keep factor 1 (e.g. time and channel in OME-Zarr).
-    levels
-        Total number of levels including the full-resolution one, or None for "until it
-        fits in one chunk". The plan ends early once no axis can shrink any more (every
-        downsampled axis has length 1).
-    max_levels
-        Safety bound for ``levels=None``.
-    pixel_sizes
-        Physical pixel size of the full-resolution level per axis (same unit on the axes
-        compared). When given, a level downsamples only the axes whose pixels are finer
-        than the coarsest one (their size times the factor does not exceed it), so an
-        anisotropic volume (z 2.0, y and x 0.5) is reduced in y and x until the sizes
-        meet, then in all axes together. When no axis qualifies, all shrink. None treats
-        every axis alike (all downsampled at every level).
-
-    Returns
-    -------
-    The list of :class:`PyramidLevel`, level 0 first.
-    """
-    shape = tuple(int(n) for n in shape)
-    nd = len(shape)
-    base = _normalize_factors(downscale, nd)
-    if axes is None:
-        mask = [True] * nd
-    else:
-        axes = list(axes)
-        if axes and all(isinstance(a, (bool, np.bool_)) for a in axes):
-            if len(axes) != nd:
-                raise ValueError(f"axes mask has {len(axes)} entries for {nd} dimensions")
-            mask = [bool(a) for a in axes]
-        else:
-            mask = [False] * nd
-            for a in axes:
-                mask[int(a)] = True
-    base = tuple(f if m else 1 for f, m in zip(base, mask))
-    if levels is None and chunks is None:
-        raise ValueError("plan_pyramid needs chunks when levels is None")
-    if levels is not None and levels < 1:
-        raise ValueError(f"levels must be >= 1, got {levels}")
-    if chunks is not None and len(chunks) != nd:
-        raise ValueError(f"chunks {tuple(chunks)} do not match shape {shape}")
-
-    if pixel_sizes is not None and len(pixel_sizes) != nd:
-        raise ValueError(f"{len(pixel_sizes)} pixel sizes for {nd} dimensions")
-
-    out = [PyramidLevel(0, shape, (1,) * nd, (1,) * nd)]
-    limit = levels if levels is not None else max_levels
-    while len(out) < limit:
-        cur = out[-1]
-        if levels is None and _fits_one_chunk(cur.shape, chunks, mask):  # type: ignore[arg-type]
-            break
-        step = tuple(f if (f > 1 and n > 1) else 1 for f, n in zip(base, cur.shape))
-        if all(f == 1 for f in step):
-            break
-        if pixel_sizes is not None:
-            step = _isotropic_step(step, [abs(float(p)) * c for p, c in zip(pixel_sizes, cur.cumulative)])
-        new_shape = downsampled_shape(cur.shape, step)
-        out.append(
-            PyramidLevel(
-                len(out), new_shape, step, tuple(a * b for a, b in zip(cur.cumulative, step))
-            )
-        )
-    return out
-
-
-def _fits_one_chunk(shape: tuple[int, ...], chunks: Sequence[int], mask: list[bool]) -> bool:
-    """Whether the downsampled axes each fit in one chunk, leaving out those chunked one
-    plane at a time (unless all are)."""
-    pairs = [(n, int(c)) for n, c, m in zip(shape, chunks, mask) if m]
-    tiled = [(n, c) for n, c in pairs if c > 1] or pairs
-    return all(n <= c for n, c in tiled)
-
-
-def _isotropic_step(step: tuple[int, ...], sizes: list[float]) -> tuple[int, ...]:
-    """Keep the factors of the axes whose pixels stay no coarser than the coarsest axis
-    once reduced; all of ``step`` when none does (the sizes have met)."""
-    active = [i for i, f in enumerate(step) if f > 1]
-    coarsest = max(sizes[i] for i in active)
-    keep = {i for i in active if sizes[i] * step[i] <= coarsest * (1 + 1e-9)}
-    if not keep:
-        return step
-    return tuple(f if i in keep else 1 for i, f in enumerate(step))
-
-
-def level_transform(
-    scale: Sequence[float],
-    translation: Sequence[float] | None,
-    cumulative: Sequence[int],
-) -> tuple[list[float], list[float]]:
-    """Pixel size and first-pixel position of a level downsampled by ``cumulative``.
-
-    ``scale_l = scale * F`` and ``translation_l = translation + (F - 1) / 2 * scale``: the
-    first pixel of the level sits at the centre of the block of full-resolution pixels it
-    stands for (see the module docstring), so all levels cover the same physical extent.
-    """
-    t0 = [0.0] * len(scale) if translation is None else [float(t) for t in translation]
-    sc = [float(s) * int(f) for s, f in zip(scale, cumulative)]
-    tr = [t + (int(f) - 1) / 2.0 * float(s) for t, s, f in zip(t0, scale, cumulative)]
-    return sc, tr
