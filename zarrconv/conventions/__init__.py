@@ -9,4 +9,4 @@ imported on first use.
 
 from zarrconv.xarray.hooks import register_group_hook
 
-register_group_hook("zarrconv.conventions.ome.reader:datatree_levels")
+register_group_hook("zarrconv.conventions.ome.read.image:datatree_levels")

@@ -11,7 +11,7 @@ answer wins.
 A hook is registered as a callable or, so that registering imports nothing heavy, as a
 ``"module:function"`` reference resolved on first use (the form of a Python entry point)::
 
-    register_group_hook("zarrconv.conventions.ome.reader:datatree_levels")
+    register_group_hook("zarrconv.conventions.ome.read.image:datatree_levels")
 
 ``import zarrconv`` imports :mod:`zarrconv.conventions`, which registers the conventions' hooks.
 """

@@ -33,7 +33,7 @@ from .models import (
     parse_attrs,
 )
 from .ozx import ozx_comment, write_ozx
-from .reader import (
+from .read import (
     IMAGE_VARIABLE,
     OmePlate,
     image_coords,

@@ -15,7 +15,7 @@ from typing import Any
 
 from ._findings import Findings
 
-__all__ = ["image_label_rules", "plate_rules", "repeated", "well_rules"]
+__all__ = ["container_rules", "image_label_rules", "plate_rules", "repeated", "well_rules"]
 
 
 def repeated(values: list[Any]) -> list[Any]:
@@ -116,3 +116,14 @@ def image_label_rules(label: Mapping[str, Any], version: str, where: str, f: Fin
     # 0.4: image-label SHOULD contain a version (0.4 l.493; strict_label schema of 0.4)
     if version == "0.4" and "version" not in label:
         f.should(f"{where}: the 0.4 image-label should state its 'version'")
+
+
+def container_rules(kind: str, ns: Mapping[str, Any], version: str, where: str, f: Findings) -> None:
+    """The rules beyond the schema of a group of ``kind`` "label", "plate" or "well" (every
+    version; ``ns`` holds the OME keys); nothing for other kinds."""
+    if kind == "label":
+        image_label_rules(ns["image-label"], version, where, f)
+    elif kind == "plate":
+        plate_rules(ns["plate"], version, where, f)
+    elif kind == "well":
+        well_rules(ns["well"], version, where, f)

@@ -8,7 +8,8 @@ validation, the way the specification's own "strict" schemas and suites treat th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["Findings", "ValidationReport"]
 
@@ -41,6 +42,15 @@ class Findings:
     def should(self, message: str) -> None:
         """Record the breach of a SHOULD: a warning, an error in strict mode."""
         self.warnings.append(message)
+
+    def schema(self, validator: Any, attrs: Mapping[str, Any], where: str, schema: str) -> bool:
+        """Record as errors what the JSON Schema ``validator`` finds in ``attrs``, each naming its
+        location and the ``schema``; True when it found nothing."""
+        errors = sorted(validator.iter_errors(dict(attrs)), key=lambda e: list(map(str, e.absolute_path)))
+        for err in errors:
+            loc = err.json_path if err.absolute_path else "$"
+            self.must(f"{where}: {loc}: {err.message} ({schema})")
+        return not errors
 
     def add(self, report: ValidationReport) -> None:
         """Take over the errors and warnings of a report made in non-strict mode."""

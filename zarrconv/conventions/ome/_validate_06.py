@@ -16,7 +16,7 @@ from typing import Any
 from zarrconv.conventions._schemas import load_json, schema_path
 
 from ._axes_rules import axes_rules, multiscale_recommendations, scale_recommendations
-from ._container_rules import image_label_rules, plate_rules, repeated, well_rules
+from ._container_rules import container_rules, repeated
 from ._findings import Findings
 
 __all__ = ["OFFICIAL_SCHEMA_VERSIONS", "validate_06"]
@@ -52,15 +52,6 @@ def _validators(version: str) -> dict[str, Any]:
     return {name: jsonschema.validators.validator_for(doc)(doc, registry=registry) for name, doc in docs.items()}
 
 
-def _schema_errors(attrs: Mapping[str, Any], version: str, kind: str, where: str, f: Findings) -> bool:
-    """Record the errors of the official ``kind`` schema; True when there were none."""
-    errors = sorted(_validators(version)[kind].iter_errors(dict(attrs)), key=lambda e: list(map(str, e.absolute_path)))
-    for err in errors:
-        loc = err.json_path if err.absolute_path else "$"
-        f.must(f"{where}: {loc}: {err.message} (official schema {version}/{kind})")
-    return not errors
-
-
 def validate_06(attrs: Mapping[str, Any], version: str, where: str, f: Findings) -> None:
     """Check the attributes of one 0.6rc0 group; findings go to ``f``."""
     ns = attrs.get("ome")
@@ -83,19 +74,15 @@ def validate_06(attrs: Mapping[str, Any], version: str, where: str, f: Findings)
         f.must(f"{where}: no OME-Zarr metadata in attributes['ome'] (none of "
                f"{', '.join(sorted(_KIND_SCHEMAS))} or labels)")
     for kind in kinds:
-        if not _schema_errors(attrs, text, kind, where, f):
+        if not f.schema(_validators(text)[kind], attrs, where, f"official schema {text}/{kind}"):
             continue
         if kind == "image":
             for i, ms in enumerate(ns["multiscales"]):
                 _multiscale_rules(ms, version, f"{where}: multiscales[{i}]", f)
         elif kind == "scene":
             _coordinate_systems(ns["scene"].get("coordinateSystems") or [], f"{where}: scene", f, image=False)
-        elif kind == "label":
-            image_label_rules(ns["image-label"], version, where, f)
-        elif kind == "plate":
-            plate_rules(ns["plate"], version, where, f)
-        elif kind == "well":
-            well_rules(ns["well"], version, where, f)
+        else:
+            container_rules(kind, ns, version, where, f)
 
 
 def _coordinate_systems(systems: list[Mapping[str, Any]], where: str, f: Findings, *, image: bool) -> None:

@@ -35,7 +35,7 @@ from zarrconv.conventions._schemas import load_json
 from zarrconv.errors import MetadataError, NodeNotFoundError
 
 from ._axes_rules import axes_rules, multiscale_recommendations, scale_recommendations
-from ._container_rules import image_label_rules, plate_rules, repeated, well_rules
+from ._container_rules import container_rules, repeated
 from ._findings import Findings, ValidationReport
 from ._validate_06 import OFFICIAL_SCHEMA_VERSIONS, validate_06
 from .models import Multiscale, OmeMetadata, compose, detect_version, parse_attrs
@@ -74,16 +74,6 @@ def _validators() -> dict[str, Any]:
         cls = jsonschema.validators.validator_for(doc)
         out[n.removesuffix(".schema.json")] = cls(doc, registry=registry)
     return out
-
-
-def _schema_errors(attrs: Mapping[str, Any], version: str, kind: str, where: str, f: Findings) -> bool:
-    """Record what zarrconv's schema of ``kind`` finds; True when it found nothing."""
-    validator = _validators()[f"{version}/{kind}"]
-    errors = sorted(validator.iter_errors(dict(attrs)), key=lambda e: list(map(str, e.absolute_path)))
-    for err in errors:
-        loc = err.json_path if err.absolute_path else "$"
-        f.must(f"{where}: {loc}: {err.message} (schema {version}/{kind})")
-    return not errors
 
 
 def _kinds(md: OmeMetadata) -> list[str]:
@@ -149,19 +139,15 @@ def _check_04_05(attrs: Mapping[str, Any], version: str, where: str, f: Findings
         f.must(f"{where}: OME metadata without multiscales, labels, image-label, plate, well, "
                "bioformats2raw.layout or series")
     for kind in kinds:
-        if not _schema_errors(attrs, version, kind, where, f):
+        if not f.schema(_validators()[f"{version}/{kind}"], attrs, where, f"schema {version}/{kind}"):
             continue  # the rules below read what the schema guarantees
         if kind == "image":
             multiscales = md.multiscales or []
             for i, ms in enumerate(multiscales):
                 w = f"{where}: multiscales[{i}]" if len(multiscales) > 1 else where
                 _multiscale_rules(ms, ns["multiscales"][i], version, w, f)
-        elif kind == "label":
-            image_label_rules(ns["image-label"], version, where, f)
-        elif kind == "plate":
-            plate_rules(ns["plate"], version, where, f)
-        elif kind == "well":
-            well_rules(ns["well"], version, where, f)
+        else:
+            container_rules(kind, ns, version, where, f)
 
 
 def _check_attrs(attrs: Mapping[str, Any], version: str | None, where: str, f: Findings) -> None:

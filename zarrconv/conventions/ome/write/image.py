@@ -194,8 +194,6 @@ def write_image(
     if method not in METHODS:
         raise MetadataError(f"unknown downsampling method {method!r}; choose one of {METHODS}")
     zarr_format = 3 if namespaced(version) else 2
-    if shards is not None and zarr_format == 2:
-        raise MetadataError("shards need OME-Zarr 0.5 (Zarr v3); OME-Zarr 0.4 is Zarr v2")
 
     data, hints = _ImageInput.of(data)
     name = name if name is not None else hints.name
