@@ -22,7 +22,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["GroupHook", "group_hooks", "register_group_hook"]
+__all__ = ["GroupHook", "group_hooks", "register_group_hook", "unregister_group_hook"]
 
 GroupHook = Callable[[Any], Mapping[str, Any]]
 
@@ -36,6 +36,13 @@ def register_group_hook(hook: GroupHook | str) -> None:
         raise ValueError(f"a group hook reference is 'module:function', got {hook!r}")
     if hook not in _registered:
         _registered.append(hook)
+
+
+def unregister_group_hook(hook: GroupHook | str) -> None:
+    """Remove ``hook`` (as registered: the callable, or the reference string while it is not yet
+    resolved); a hook not registered is a no-op."""
+    if hook in _registered:
+        _registered.remove(hook)
 
 
 def _resolve(hook: GroupHook | str) -> GroupHook:
