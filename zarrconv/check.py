@@ -174,26 +174,22 @@ def _check_array(arr: Array, report: CheckReport) -> None:
     report.arrays_checked += 1
     try:
         keys = list(arr.stored_chunk_keys().items())
-        regular = arr.metadata.chunk_grid.is_regular
-        if arr._sharding is None:
-            arr._pipeline if regular else None  # noqa: B018 - build the chain now: bad codecs are a node problem
+        cio = arr.chunk_io  # builds the chain now: bad codecs are a node problem
     except ZarrconvError as e:
         report.problems.append(Problem(arr.name, "codecs", str(e), key=arr.path or "/", error=type(e).__name__))
         return
 
     def decode_one(key: str, coords: tuple[int, ...], blob: Any) -> None:
-        if arr._sharding is not None:
-            codec = arr._sharding
-            parts = codec.split(blob, arr._chunks_per_shard)
-            inner = arr._inner_pipeline
+        if cio.sharding is not None:
+            parts = cio.sharding.codec.split(blob, cio.sharding.chunks_per_shard)
+            inner = cio.sharding.pipeline
             for local, part in parts.items():
                 try:
                     inner.decode(part)
                 except ZarrconvError as e:
                     raise type(e)(f"inner chunk {local}: {e}") from e
             return
-        pipe = arr._pipeline_for(coords)
-        pipe.decode(blob)
+        cio.pipeline_for(coords).decode(blob)
 
     def work(batch: list) -> list[Problem]:
         found = []

@@ -133,7 +133,7 @@ def _v3_to_v2_kwargs(arr: Array, where: str, in_dataset: bool) -> dict[str, Any]
     meta = arr.metadata
     if not meta.chunk_grid.is_regular:
         raise MetadataError(f"{where}: the rectilinear chunk grid has no Zarr v2 equivalent; convert to v3")
-    inner = arr._sharding.codecs if arr._sharding is not None else meta.codecs
+    inner = arr.chunk_io.codecs
     order = "C"
     filters: list[dict] = []
     compressors: list[dict] = []
@@ -232,7 +232,7 @@ def _relayout(arr: Array, zarr_format: int, in_dataset: bool, chunks: Any, shard
         order, filters, serializer = meta.order, list(meta.filters or []), None
     else:
         order = "C"  # a transpose codec stays among the filters
-        inner = view._sharding.codecs if view._sharding is not None else meta.codecs
+        inner = view.chunk_io.codecs
         filters = list(view.filters)
         serializer = next(c for c in inner if codec_from_json(c).kind == "array_bytes")
         if chunks is None and shards is None:

@@ -29,7 +29,7 @@ class Array(Node):
         self.store = store
         self.path = path
         self.metadata = metadata
-        self.write_empty_chunks = write_empty_chunks
+        self._write_empty_chunks = write_empty_chunks
         #: a user lock (any context manager: threading/multiprocessing/dask/file lock) held around
         #: every data or metadata write of this array, for stores whose own lock does not reach
         #: all writers (remote stores written from several machines)
@@ -41,7 +41,7 @@ class Array(Node):
     def _setup(self) -> None:
         """Reset derived state; the codec pipeline is built lazily (at first I/O)."""
         for name in ("_pipeline", "_offsets", "_inner_pipeline", "_pipelines", "_fill_for_output", "_sharding",
-                     "_chunks_per_shard", "_inner_grid_shape"):
+                     "_chunks_per_shard", "_inner_grid_shape", "chunk_io"):
             self.__dict__.pop(name, None)
         self._key_template = self._prefix.replace("%", "%%") + self.metadata.chunk_key_encoding.template(
             len(self.metadata.shape))
@@ -59,6 +59,11 @@ class Array(Node):
                                 f"{tuple(sharding.chunk_shape)} does not have one entry per dimension of {self.shape}")
         return sharding
 
+    @property
+    def _chunk_codecs(self) -> tuple[dict, ...]:
+        """The v3 codec chain of the chunks users read and write: the inner chain of a sharded array."""
+        return tuple(self._sharding.codecs if self._sharding is not None else self.metadata.codecs)
+
     @cached_property
     def _chunks_per_shard(self) -> tuple[int, ...]:
         return self._sharding.chunks_per_shard(self.metadata.chunk_shape)
@@ -66,6 +71,33 @@ class Array(Node):
     @cached_property
     def _inner_grid_shape(self) -> tuple[int, ...]:
         return tuple(-(-s // c) for s, c in zip(self.shape, self._sharding.chunk_shape))
+
+    @property
+    def write_empty_chunks(self) -> bool:
+        """Whether chunks equal to the fill value are stored (True) or deleted (False, the default)."""
+        return self._write_empty_chunks
+
+    @write_empty_chunks.setter
+    def write_empty_chunks(self, value: bool) -> None:
+        self._write_empty_chunks = bool(value)
+        self.__dict__.pop("chunk_io", None)
+
+    @cached_property
+    def chunk_io(self) -> io.ChunkIO:
+        """The array as chunk I/O sees it (store, chunk keys, codec pipelines, fill, sharding): the one
+        interface between the array and code that reads or writes its chunks (``core/io.py``, the checker,
+        the conversion). Internal: built at first use, rebuilt when the metadata changes."""
+        sharding = self._sharding
+        shard_io = None if sharding is None else io.ShardIO(
+            sharding, self._chunks_per_shard, self._inner_grid_shape, self._inner_pipeline)
+        pipeline = self._pipeline if self._regular else None
+        pipeline_for = self._pipeline_for if pipeline is None else (lambda coords: pipeline)
+        return io.ChunkIO(
+            store=self.store, where=f"array {self.path or '/'!r} in {self.store.url}",
+            key=self._key_template.__mod__, pipeline_for=pipeline_for, pipeline=pipeline, dtype=self.dtype,
+            fill_value=self.fill_value, fill=self._fill_for_output, sharding=shard_io,
+            codecs=self._chunk_codecs,
+            write_empty_chunks=self._write_empty_chunks)
 
     def __getstate__(self) -> dict:
         return {"store": self.store, "path": self.path, "metadata": self.metadata,
@@ -126,16 +158,14 @@ class Array(Node):
         """The bytes->bytes codecs (v3) or the compressor (v2), as metadata documents."""
         if self.zarr_format == 2:
             return (self.metadata.compressor,) if self.metadata.compressor else ()
-        codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
-        return tuple(split_chain(codecs)[2])
+        return tuple(split_chain(self._chunk_codecs)[2])
 
     @property
     def filters(self) -> tuple[dict, ...]:
         """The array->array codecs (v3) or the filters (v2), as metadata documents."""
         if self.zarr_format == 2:
             return tuple(self.metadata.filters or ())
-        codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
-        return tuple(split_chain(codecs)[0])
+        return tuple(split_chain(self._chunk_codecs)[0])
 
     @property
     def cdata_shape(self) -> tuple[int, ...]:
@@ -174,7 +204,7 @@ class Array(Node):
         codecs start with a transpose that reverses the axes (what ``order='F'`` writes), else ``'C'``."""
         if self.zarr_format == 2:
             return self.metadata.order
-        codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
+        codecs = self._chunk_codecs
         first = codecs[0] if codecs else {}
         reverse = list(range(self.ndim))[::-1]
         return "F" if self.ndim > 1 and first.get("name") == "transpose" and list(
@@ -195,8 +225,7 @@ class Array(Node):
         """The array->bytes codec (v3) as a metadata document; None for v2 arrays."""
         if self.zarr_format == 2:
             return None
-        codecs = self._sharding.codecs if self._sharding is not None else self.metadata.codecs
-        return split_chain(codecs)[1]
+        return split_chain(self._chunk_codecs)[1]
 
     def _info(self, **counts: Any) -> ArrayInfo:
         regular = self.metadata.chunk_grid.is_regular
@@ -293,7 +322,7 @@ class Array(Node):
 
     def _get(self, plan: Plan, pointwise: bool, bshape: tuple[int, ...] | None) -> Any:
         out = np.empty(plan.out_shape, dtype=self.dtype)
-        io.read(self, plan, out, pointwise)
+        io.read(self.chunk_io, plan, out, pointwise)
         if pointwise:
             out = out.reshape(bshape)
         return out[()] if out.ndim == 0 else out
@@ -321,9 +350,9 @@ class Array(Node):
             arr = arr.reshape(-1)
         if self.synchronizer is not None:
             with self.synchronizer:
-                io.write(self, plan, arr, pointwise)
+                io.write(self.chunk_io, plan, arr, pointwise)
         else:
-            io.write(self, plan, arr, pointwise)
+            io.write(self.chunk_io, plan, arr, pointwise)
 
     def __setitem__(self, selection: Any, value: Any) -> None:
         plan, pointwise, bshape = self._plan(selection)

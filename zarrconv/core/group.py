@@ -55,6 +55,11 @@ class Group(Node):
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["store"], state["path"], state["metadata"], state["consolidated"])  # type: ignore[misc]
 
+    @property
+    def is_consolidated(self) -> bool:
+        """Whether the group was opened from consolidated metadata (members then cost no reads)."""
+        return self._consolidated is not None
+
     @cached_property
     def attrs(self) -> Attributes:
         def persist(new: dict) -> None:

@@ -15,19 +15,50 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from operator import floordiv, mod
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .. import config
 from ..errors import CorruptChunkError, ZarrconvError
-from ..store.base import joined
+from ..store.base import Store, joined
 from .fill import full_chunk, is_fill
 from .indexing import ChunkTask, Plan, ortho_get, ortho_set
 
-if TYPE_CHECKING:
-    from .array import Array
+
+@dataclass(frozen=True, slots=True)
+class ShardIO:
+    """How the shards of a sharded array split into inner chunks."""
+
+    codec: Any  #: the ``sharding_indexed`` codec (index layout, split, assemble)
+    chunks_per_shard: tuple[int, ...]
+    inner_grid_shape: tuple[int, ...]  #: the number of inner chunks along each dimension of the array
+    pipeline: Any  #: the codec pipeline of the inner chunks
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkIO:
+    """Everything chunk I/O needs to know about one array: the seam between :class:`~zarrconv.core.array.Array`
+    and this module (and the checker, the conversion and the xarray backend), built once per array
+    (``Array.chunk_io``) so that the hot loops look nothing up on the array.
+
+    ``key`` and ``pipeline_for`` map chunk coordinates (shard coordinates for a sharded array) to the
+    store key and the codec pipeline of that chunk.
+    """
+
+    store: Store
+    where: str  #: "array '<path>' in <store url>": how errors name the array
+    key: Callable[[tuple[int, ...]], str]
+    pipeline_for: Callable[[tuple[int, ...]], Any]
+    pipeline: Any  #: the one pipeline of a regular grid's chunks (shards); None for a rectilinear grid
+    dtype: np.dtype
+    fill_value: Any  #: the metadata's fill value: chunks equal to it are not stored
+    fill: Any  #: what a missing chunk reads as (the fill value, or the type's empty value for v2 null)
+    sharding: ShardIO | None
+    write_empty_chunks: bool  #: store chunks equal to the fill value (else delete them)
+    codecs: tuple[dict, ...]  #: the v3 codec chain of each chunk read and written (inner chunks when sharded)
 
 _pool: ThreadPoolExecutor | None = None
 _pool_key: tuple[int, int] | None = None
@@ -113,11 +144,11 @@ def run_batches(fn: Callable[[list], Any], items: Sequence, per_worker: int = 8)
     return results
 
 
-def _per_worker(arr: Array) -> int:
+def _per_worker(cio: ChunkIO) -> int:
     """Batches per worker thread: many for big chunks (no core idles at the end), few for small
     ones (each batch costs a pool hand-off; measured on 2 cores: 4 MiB chunks gain ~15% with
     32, 32 KiB chunks lose ~10% with more than 8)."""
-    nbytes = arr._pipeline.spec.nbytes if arr._regular else None
+    nbytes = cio.pipeline.spec.nbytes if cio.pipeline is not None else None
     return 32 if nbytes is not None and nbytes >= 2**20 else 8
 
 
@@ -125,7 +156,7 @@ def _per_worker(arr: Array) -> int:
 REMOTE_WRITE_BATCH_BYTES = 64 * 2**20
 
 
-def _remote_write_per_worker(arr: Array, n_tasks: int, value_nbytes: int) -> int:
+def _remote_write_per_worker(cio: ChunkIO, n_tasks: int, value_nbytes: int) -> int:
     """Batches per thread for a write to a high-latency store (``prefers_single_batch``). Each batch ends in
     one concurrent ``set_many``, so batches of one chunk leave one request in flight per thread (2 PUTs on
     2 cores, against zarr-python's 10: half its speed in ``benchmarks/bench_obstore.py``). Batches carry
@@ -133,12 +164,12 @@ def _remote_write_per_worker(arr: Array, n_tasks: int, value_nbytes: int) -> int
     threads = max(1, int(config.get("threads")))
     chunk_bytes = max(1, value_nbytes // max(1, n_tasks))
     per_batch = max(1, min(int(config.get("remote_concurrency")) // threads, REMOTE_WRITE_BATCH_BYTES // chunk_bytes))
-    return max(1, min(_per_worker(arr), math.ceil(n_tasks / (threads * per_batch))))
+    return max(1, min(_per_worker(cio), math.ceil(n_tasks / (threads * per_batch))))
 
 
-def chunk_error(arr: Array, key: str, exc: BaseException) -> ZarrconvError:
+def chunk_error(cio: ChunkIO, key: str, exc: BaseException) -> ZarrconvError:
     """Re-raise a chunk failure naming the array, store and key."""
-    where = f"array {arr.path or '/'!r} in {arr.store.url}, chunk {key!r}"
+    where = f"{cio.where}, chunk {key!r}"
     if isinstance(exc, ZarrconvError):
         err = type(exc)(f"{where}: {exc}")
     else:
@@ -149,14 +180,14 @@ def chunk_error(arr: Array, key: str, exc: BaseException) -> ZarrconvError:
 
 # -- reading ----------------------------------------------------------------------------------
 
-def _place(arr: Array, pipe: Any, task: ChunkTask, key: str, blob: Any, out: np.ndarray, pointwise: bool) -> None:
+def _place(cio: ChunkIO, pipe: Any, task: ChunkTask, key: str, blob: Any, out: np.ndarray, pointwise: bool) -> None:
     """Decode one chunk (or fill) into its place in ``out``."""
     osel = task.out_sel
     if blob is None:
         if pointwise:
-            out[osel] = arr._fill_for_output
+            out[osel] = cio.fill
         else:
-            ortho_set(out, osel, arr._fill_for_output)
+            ortho_set(out, osel, cio.fill)
         return
     try:
         if task.complete and osel and pipe.direct and all(type(s) is slice for s in osel):
@@ -166,24 +197,24 @@ def _place(arr: Array, pipe: Any, task: ChunkTask, key: str, blob: Any, out: np.
                 return
         chunk = pipe.decode(blob)
     except Exception as e:
-        raise chunk_error(arr, key, e) from None
+        raise chunk_error(cio, key, e) from None
     if pointwise:
         out[osel] = chunk[task.chunk_sel]
     else:
         ortho_set(out, osel, ortho_get(chunk, task.chunk_sel))
 
 
-def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> None:
+def read(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool = False) -> None:
     """Fill ``out`` with the selection described by ``plan``."""
-    if arr._sharding is not None:
-        _read_sharded(arr, plan, out, pointwise)
+    if cio.sharding is not None:
+        _read_sharded(cio, plan, out, pointwise)
         return
-    store = arr.store
-    chunk_key, pipeline_for = arr._chunk_key, arr._pipeline_for
+    store = cio.store
+    chunk_key, pipeline_for = cio.key, cio.pipeline_for
     if len(plan.tasks) == 1:  # one chunk: no batches, closures or pool hand-off
         t = plan.tasks[0]
         key = chunk_key(t.coords)
-        _place(arr, pipeline_for(t.coords), t, key, store.get_many([(key, None)])[0], out, pointwise)
+        _place(cio, pipeline_for(t.coords), t, key, store.get_many([(key, None)])[0], out, pointwise)
         return
 
     if store.prefers_single_batch:  # one request of all keys, then decode in parallel
@@ -192,7 +223,7 @@ def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> No
 
         def decode(batch: list) -> None:
             for t, key, blob in batch:
-                _place(arr, pipeline_for(t.coords), t, key, blob, out, pointwise)
+                _place(cio, pipeline_for(t.coords), t, key, blob, out, pointwise)
 
         run_batches(decode, list(zip(plan.tasks, keys, blobs)))
         return
@@ -204,29 +235,29 @@ def read(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool = False) -> No
         # (reading a whole batch first, then decoding it, measured ~20% slower on 2 cores)
         for t in tasks:
             key = chunk_key(t.coords)
-            _place(arr, pipeline_for(t.coords), t, key, get(key), out, pointwise)
+            _place(cio, pipeline_for(t.coords), t, key, get(key), out, pointwise)
 
-    run_batches(fetch_decode, plan.tasks, _per_worker(arr))
+    run_batches(fetch_decode, plan.tasks, _per_worker(cio))
 
 
-def _group_by_shard(arr: Array, tasks: list[ChunkTask]) -> dict[tuple[int, ...], list[tuple[tuple[int, ...], ChunkTask]]]:
-    cps = arr._chunks_per_shard
+def _group_by_shard(cio: ChunkIO, tasks: list[ChunkTask]) -> dict[tuple[int, ...], list[tuple[tuple[int, ...], ChunkTask]]]:
+    cps = cio.sharding.chunks_per_shard
     groups: dict[tuple[int, ...], list] = defaultdict(list)
     for t in tasks:
         groups[tuple(map(floordiv, t.coords, cps))].append((tuple(map(mod, t.coords, cps)), t))
     return groups
 
 
-def _inner_in_bounds(arr: Array, shard: tuple[int, ...]) -> int:
-    cps = arr._chunks_per_shard
-    grid = arr._inner_grid_shape
+def _inner_in_bounds(cio: ChunkIO, shard: tuple[int, ...]) -> int:
+    cps = cio.sharding.chunks_per_shard
+    grid = cio.sharding.inner_grid_shape
     n = 1
     for s, k, g in zip(shard, cps, grid):
         n *= max(0, min(k, g - s * k))
     return n
 
 
-def _locate_inner(arr: Array, shards: list) -> tuple[list[tuple[ChunkTask, str, Any]], list[tuple[ChunkTask, str, tuple[int, int]]]]:
+def _locate_inner(cio: ChunkIO, shards: list) -> tuple[list[tuple[ChunkTask, str, Any]], list[tuple[ChunkTask, str, tuple[int, int]]]]:
     """Where the inner chunks these shards' tasks need are: ``(ready, ranges)``.
 
     ``ready`` has tasks whose bytes are known already (None for an absent shard or inner chunk,
@@ -236,13 +267,13 @@ def _locate_inner(arr: Array, shards: list) -> tuple[list[tuple[ChunkTask, str, 
     ``pread`` per inner chunk costs less CPU than one large read (measured: 15 % less for 32 MiB
     shards of 256 KiB inner chunks).
     """
-    codec = arr._sharding
-    cps = arr._chunks_per_shard
-    store = arr.store
+    codec = cio.sharding.codec
+    cps = cio.sharding.chunks_per_shard
+    store = cio.store
     requests = []
     for shard, lst in shards:
-        key = arr._chunk_key(shard)
-        whole = store.prefers_single_batch and len(lst) == _inner_in_bounds(arr, shard)
+        key = cio.key(shard)
+        whole = store.prefers_single_batch and len(lst) == _inner_in_bounds(cio, shard)
         requests.append((key, None if whole else codec.index_range(cps)))
     ready: list[tuple[ChunkTask, str, Any]] = []
     ranges: list[tuple[ChunkTask, str, tuple[int, int]]] = []
@@ -257,7 +288,7 @@ def _locate_inner(arr: Array, shards: list) -> tuple[list[tuple[ChunkTask, str, 
                 continue
             index = codec.decode_index(blob, cps)
         except Exception as e:
-            raise chunk_error(arr, key, e) from None
+            raise chunk_error(cio, key, e) from None
         for local, t in lst:
             off, n = (int(v) for v in index[local])
             if off == 2**64 - 1 and n == 2**64 - 1:
@@ -267,25 +298,25 @@ def _locate_inner(arr: Array, shards: list) -> tuple[list[tuple[ChunkTask, str, 
     return ready, ranges
 
 
-def _check_range(arr: Array, key: str, rng: tuple[int, int], blob: Any) -> Any:
+def _check_range(cio: ChunkIO, key: str, rng: tuple[int, int], blob: Any) -> Any:
     if blob is None or len(blob) != rng[1] - rng[0]:
-        raise chunk_error(arr, key, CorruptChunkError(f"shard index points outside the shard (bytes {rng[0]}-{rng[1]})"))
+        raise chunk_error(cio, key, CorruptChunkError(f"shard index points outside the shard (bytes {rng[0]}-{rng[1]})"))
     return blob
 
 
-def _read_sharded(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool) -> None:
-    pipe = arr._inner_pipeline
-    store = arr.store
-    shards = list(_group_by_shard(arr, plan.tasks).items())
+def _read_sharded(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool) -> None:
+    pipe = cio.sharding.pipeline
+    store = cio.store
+    shards = list(_group_by_shard(cio, plan.tasks).items())
 
     def decode(triples: list) -> None:
         for t, key, blob in triples:
-            _place(arr, pipe, t, key, blob, out, pointwise)
+            _place(cio, pipe, t, key, blob, out, pointwise)
 
     if store.prefers_single_batch or len(shards) == 1:  # indexes, then every range in one request
-        ready, ranges = _locate_inner(arr, shards)
+        ready, ranges = _locate_inner(cio, shards)
         blobs = store.get_many([(key, rng) for _, key, rng in ranges]) if ranges else []
-        ready.extend((t, key, _check_range(arr, key, rng, blob)) for (t, key, rng), blob in zip(ranges, blobs))
+        ready.extend((t, key, _check_range(cio, key, rng, blob)) for (t, key, rng), blob in zip(ranges, blobs))
         run_batches(decode, ready)
         return
 
@@ -293,15 +324,15 @@ def _read_sharded(arr: Array, plan: Plan, out: np.ndarray, pointwise: bool) -> N
     # of whole shards, so that no core idles while another finishes a shard; like read(), each
     # inner chunk is read and then decoded at once
     work: list[tuple[ChunkTask, str, Any, tuple[int, int] | None]] = []
-    for ready, ranges in run_batches(lambda batch: _locate_inner(arr, batch), shards):
+    for ready, ranges in run_batches(lambda batch: _locate_inner(cio, batch), shards):
         work.extend((t, key, blob, None) for t, key, blob in ready)
         work.extend((t, key, None, rng) for t, key, rng in ranges)
 
     def fetch_decode(batch: list) -> None:
         for t, key, blob, rng in batch:
             if rng is not None:
-                blob = _check_range(arr, key, rng, store.get(key, rng))
-            _place(arr, pipe, t, key, blob, out, pointwise)
+                blob = _check_range(cio, key, rng, store.get(key, rng))
+            _place(cio, pipe, t, key, blob, out, pointwise)
 
     run_batches(fetch_decode, work, per_worker=32)
 
@@ -312,18 +343,18 @@ def _region(value: np.ndarray, task: ChunkTask, pointwise: bool) -> np.ndarray:
     return value[task.out_sel] if pointwise else ortho_get(value, task.out_sel)
 
 
-def _merge(arr: Array, pipe: Any, key: str, existing: Any, task: ChunkTask, region: np.ndarray,
+def _merge(cio: ChunkIO, pipe: Any, key: str, existing: Any, task: ChunkTask, region: np.ndarray,
            shape: tuple[int, ...], pointwise: bool) -> np.ndarray:
     """The new content of a chunk: existing (or fill) with the region written in."""
     if task.complete and region.shape == tuple(shape):
         return np.asarray(region)  # a 0-d selection of a 0-d value is a numpy scalar
     if task.complete or existing is None:
-        chunk = full_chunk(shape, arr.dtype, arr._fill_for_output)
+        chunk = full_chunk(shape, cio.dtype, cio.fill)
     else:
         try:
             chunk = np.array(pipe.decode(existing), copy=True)
         except Exception as e:
-            raise chunk_error(arr, key, e) from None
+            raise chunk_error(cio, key, e) from None
     if pointwise:
         chunk[task.chunk_sel] = region
     else:
@@ -331,41 +362,42 @@ def _merge(arr: Array, pipe: Any, key: str, existing: Any, task: ChunkTask, regi
     return chunk
 
 
-def _encode_or_none(arr: Array, pipe: Any, key: str, chunk: np.ndarray) -> Any:
+def _encode_or_none(cio: ChunkIO, pipe: Any, key: str, chunk: np.ndarray) -> Any:
     """Encoded bytes, or None when the chunk equals the fill value and is not to be stored."""
-    if not arr.write_empty_chunks and is_fill(chunk, arr.fill_value):
+    if not cio.write_empty_chunks and is_fill(chunk, cio.fill_value):
         return None
     try:
         return pipe.encode(chunk)
     except ZarrconvError as e:
-        raise chunk_error(arr, key, e) from None
+        raise chunk_error(cio, key, e) from None
 
 
-def write(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool = False) -> None:
+def write(cio: ChunkIO, plan: Plan, value: np.ndarray, pointwise: bool = False) -> None:
     """Write ``value`` (already shaped like the selection) into the chunks of ``plan``."""
-    if arr._sharding is not None:
-        _write_sharded(arr, plan, value, pointwise)
+    if cio.sharding is not None:
+        _write_sharded(cio, plan, value, pointwise)
         return
-    store = arr.store
+    store = cio.store
+    chunk_key, pipeline_for = cio.key, cio.pipeline_for
 
     def work(batch: list) -> None:
         to_set: dict[str, Any] = {}
         to_delete: list[str] = []
         for t in batch:
-            key = arr._chunk_key(t.coords)
-            pipe = arr._pipeline_for(t.coords)
+            key = chunk_key(t.coords)
+            pipe = pipeline_for(t.coords)
             shape = pipe.spec.shape
             region = _region(value, t, pointwise)
             if t.complete:
-                enc = _encode_or_none(arr, pipe, key, _merge(arr, pipe, key, None, t, region, shape, pointwise))
+                enc = _encode_or_none(cio, pipe, key, _merge(cio, pipe, key, None, t, region, shape, pointwise))
                 if enc is None:
                     to_delete.append(key)
                 else:
                     to_set[key] = enc
                 continue
             with store.lock(key):  # read-modify-write: serialised per key, across processes on disk
-                chunk = _merge(arr, pipe, key, store.get(key), t, region, shape, pointwise)
-                enc = _encode_or_none(arr, pipe, key, chunk)
+                chunk = _merge(cio, pipe, key, store.get(key), t, region, shape, pointwise)
+                enc = _encode_or_none(cio, pipe, key, chunk)
                 store.delete(key) if enc is None else store.set(key, enc)
         if to_set:
             store.set_many(to_set)
@@ -373,30 +405,30 @@ def write(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool = False) ->
             store.delete_many(to_delete)
 
     if not store.prefers_single_batch:
-        run_batches(work, plan.tasks, _per_worker(arr))
+        run_batches(work, plan.tasks, _per_worker(cio))
         return
     partial = [t for t in plan.tasks if not t.complete]
     if len(partial) > 1:  # high latency: one batched read-modify-write instead of two requests a chunk
-        _rmw_batched(arr, partial, value, pointwise)
+        _rmw_batched(cio, partial, value, pointwise)
     tasks = [t for t in plan.tasks if t.complete] if len(partial) > 1 else plan.tasks
-    run_batches(work, tasks, _remote_write_per_worker(arr, len(tasks), np.asarray(value).nbytes))
+    run_batches(work, tasks, _remote_write_per_worker(cio, len(tasks), np.asarray(value).nbytes))
 
 
-def _rmw_batched(arr: Array, tasks: list[ChunkTask], value: np.ndarray, pointwise: bool) -> None:
+def _rmw_batched(cio: ChunkIO, tasks: list[ChunkTask], value: np.ndarray, pointwise: bool) -> None:
     """Read-modify-write of partially covered chunks on a high-latency store: every key locked
     at once (``store.lock_many``), one ``get_many`` of all of them, merge and encode in parallel,
     one ``set_many`` (and ``delete_many`` for chunks that became fill)."""
-    store = arr.store
-    keys = [arr._chunk_key(t.coords) for t in tasks]
+    store = cio.store
+    keys = [cio.key(t.coords) for t in tasks]
     with store.lock_many(keys):
         olds = store.get_many([(k, None) for k in keys])
 
         def merge(batch: list) -> list:
             out = []
             for t, key, old in batch:
-                pipe = arr._pipeline_for(t.coords)
-                chunk = _merge(arr, pipe, key, old, t, _region(value, t, pointwise), pipe.spec.shape, pointwise)
-                out.append((key, _encode_or_none(arr, pipe, key, chunk)))
+                pipe = cio.pipeline_for(t.coords)
+                chunk = _merge(cio, pipe, key, old, t, _region(value, t, pointwise), pipe.spec.shape, pointwise)
+                out.append((key, _encode_or_none(cio, pipe, key, chunk)))
             return out
 
         encoded = [r for rs in run_batches(merge, list(zip(tasks, keys, olds))) for r in rs]
@@ -408,15 +440,15 @@ def _rmw_batched(arr: Array, tasks: list[ChunkTask], value: np.ndarray, pointwis
             store.delete_many(to_delete)
 
 
-def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -> None:
-    codec = arr._sharding
-    cps = arr._chunks_per_shard
-    pipe = arr._inner_pipeline
+def _write_sharded(cio: ChunkIO, plan: Plan, value: np.ndarray, pointwise: bool) -> None:
+    codec = cio.sharding.codec
+    cps = cio.sharding.chunks_per_shard
+    pipe = cio.sharding.pipeline
     shape = pipe.spec.shape
-    store = arr.store
-    groups = _group_by_shard(arr, plan.tasks)
+    store = cio.store
+    groups = _group_by_shard(cio, plan.tasks)
     whole = {s: lst for s, lst in groups.items()
-             if all(t.complete for _, t in lst) and len(lst) == _inner_in_bounds(arr, s)}
+             if all(t.complete for _, t in lst) and len(lst) == _inner_in_bounds(cio, s)}
     partial = [(s, lst) for s, lst in groups.items() if s not in whole]
 
     # whole shards: inner chunks are encoded in parallel, in shard order; the worker that encodes
@@ -428,7 +460,7 @@ def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -
     done_lock = threading.Lock()
 
     def finish(s: tuple[int, ...]) -> None:
-        key = arr._chunk_key(s)
+        key = cio.key(s)
         shard = codec.assemble(cps, parts.pop(s))
         if shard is None:
             store.delete(key)
@@ -437,9 +469,9 @@ def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -
 
     def encode(batch: list) -> None:
         for s, local, t in batch:
-            key = arr._chunk_key(s)
-            chunk = _merge(arr, pipe, key, None, t, _region(value, t, pointwise), shape, pointwise)
-            enc = _encode_or_none(arr, pipe, key, chunk)
+            key = cio.key(s)
+            chunk = _merge(cio, pipe, key, None, t, _region(value, t, pointwise), shape, pointwise)
+            enc = _encode_or_none(cio, pipe, key, chunk)
             with done_lock:
                 if enc is not None:
                     parts[s][local] = enc
@@ -453,16 +485,16 @@ def _write_sharded(arr: Array, plan: Plan, value: np.ndarray, pointwise: bool) -
     # partial shards: read-modify-write under the shard's lock; untouched inner chunks keep their bytes
     def rmw(batch: list) -> None:
         for s, lst in batch:
-            key = arr._chunk_key(s)
+            key = cio.key(s)
             with store.lock(key):
                 old = store.get(key)
                 try:
                     existing = dict(codec.split(old, cps)) if old is not None else {}
                 except Exception as e:
-                    raise chunk_error(arr, key, e) from None
+                    raise chunk_error(cio, key, e) from None
                 for local, t in lst:
-                    chunk = _merge(arr, pipe, key, existing.get(local), t, _region(value, t, pointwise), shape, pointwise)
-                    enc = _encode_or_none(arr, pipe, key, chunk)
+                    chunk = _merge(cio, pipe, key, existing.get(local), t, _region(value, t, pointwise), shape, pointwise)
+                    enc = _encode_or_none(cio, pipe, key, chunk)
                     if enc is None:
                         existing.pop(local, None)
                     else:

@@ -247,7 +247,7 @@ def open_root(store: Any, group: str | None, *, consolidated: bool | None, stora
                           zarr_format=zarr_format)
     except NodeNotFoundError:
         root = None
-    if root is not None and root._consolidated is not None:
+    if root is not None and root.is_consolidated:
         node = root[path]
         if not isinstance(node, Group):
             raise NodeNotFoundError(f"{path!r} in {root.store.url} is an array, not a group")
