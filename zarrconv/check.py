@@ -316,7 +316,7 @@ def broken_consolidated_members(group: Group) -> list[str]:
     ``zarrconv info`` and ``tree`` describe a group from its consolidated metadata (one read); a
     member whose own document is broken looks healthy there while every reader that opens it fails.
     """
-    if group._consolidated is None:
+    if not group.is_consolidated:
         return []
     paths = [join(group.path, rel) for rel, _ in group.members(max_depth=None)]
     found = []

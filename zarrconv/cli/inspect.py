@@ -82,7 +82,7 @@ def _group_facts(group: Group) -> dict[str, Any]:
         "node": "group",
         "path": group.name,
         "zarr_format": group.zarr_format,
-        "consolidated": group._consolidated is not None,
+        "consolidated": group.is_consolidated,
         "groups": sum(1 for v in members.values() if hasattr(v, "members")),
         "arrays": len(arrays),
         "stored_bytes": stored,
