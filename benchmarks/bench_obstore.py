@@ -418,15 +418,16 @@ def _print(res: dict) -> None:
     for case, times in res["cases"].items():
         if case in peers:
             continue
-        fastest = min(times.values())
-        print(f"\n{case}, load {load(case)}:\n| | seconds | / fastest |"
-              + (" zarr-python+ObjectStore / this |" if "zarrconv+obstore" in case and zarr_python_write else "")
-              + "\n|---|---:|---:|" + ("---:|" if "zarrconv+obstore" in case and zarr_python_write else ""))
+        relay = any(name.endswith(" via 0 ms relay") for name in times)
+        against_peer = "zarrconv+obstore" in case and zarr_python_write is not None
+        extra_header = " relay / direct |" if relay else " zarr-python+ObjectStore / this |" if against_peer else ""
+        print(f"\n{case}, load {load(case)}:\n| | seconds |{extra_header}\n|---|---:|" + ("---:|" if extra_header else ""))
         for name, t in times.items():
-            extra = f" {zarr_python_write / t:.2f}x |" if "zarrconv+obstore" in case and zarr_python_write else ""
-            if name.endswith(" via 0 ms relay"):  # the relay's case: each operation against itself, direct
-                extra = f" relay / direct {t / times[name.replace(' via 0 ms relay', ' direct')]:.2f}x |"
-            print(f"| {name} | {t:.3f} | {t / fastest:.2f}x |{extra}")
+            extra = f" {zarr_python_write / t:.2f}x |" if against_peer else ""
+            if relay:  # each operation through the relay against itself, direct
+                direct = times[name.replace(" via 0 ms relay", " direct")]
+                extra = f" {t / direct:.2f}x |" if name.endswith(" via 0 ms relay") else " |"
+            print(f"| {name} | {t:.3f} |{extra}")
 
 
 def main(argv: list[str] | None = None) -> int:
