@@ -149,3 +149,18 @@ def test_partial_chunks_on_a_high_latency_store_are_one_batched_read_modify_writ
     x[0:4, 0:6] = 0
     assert rec.batched == [True] and rec.deleted == ["c/0/0"] and rec.written == ["c/0/1"]
     np.testing.assert_array_equal(zc.open_array(tmp_path)[...], x)
+
+
+@pytest.mark.parametrize(("concurrency", "per_call"), [(64, 32), (8, 4)])
+def test_remote_writes_store_remote_concurrency_over_threads_chunks_per_call(concurrency: int, per_call: int) -> None:
+    # a high-latency store: each set_many is what runs concurrently; batches of one chunk (as before) left
+    # one request in flight per thread
+    store = RecordingStore(zc.store.MemoryStore(), prefers_single_batch=True)
+    data = np.arange(64 * 256 * 1024, dtype="f4").reshape(64, 256, 1024)  # 64 chunks of 1 MiB
+    with config.set(threads=2, remote_concurrency=concurrency):
+        a = zc.create_array(store, shape=data.shape, chunks=(1, 256, 1024), dtype="f4", compressors=None)
+        store.clear()
+        a[:] = data
+    assert sorted(store.written) == sorted(f"c/{i}/0/0" for i in range(64))
+    assert max(len(call) for call in store.write_calls) == per_call
+    assert np.array_equal(a[:], data)

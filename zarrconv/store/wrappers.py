@@ -118,6 +118,7 @@ class RecordingStore(StoreWrapper):
             it asked for (a ``get`` is a list of one).
         batched: for each entry of ``read_calls``, whether it came through ``get_many``.
         written: keys stored by ``set``/``set_many``, one entry per key per call.
+        write_calls: one entry per ``set`` or ``set_many`` call: the keys it stored.
         deleted: keys removed by ``delete``/``delete_many``.
     """
 
@@ -127,6 +128,7 @@ class RecordingStore(StoreWrapper):
         self.read_calls: list[list[Request]] = []
         self.batched: list[bool] = []
         self.written: list[str] = []
+        self.write_calls: list[list[str]] = []
         self.deleted: list[str] = []
 
     def clear(self) -> None:
@@ -135,7 +137,7 @@ class RecordingStore(StoreWrapper):
         Copies made by :meth:`with_read_only` share the records, so clearing one clears both.
         """
         with self._mutex:
-            for records in (self.read_calls, self.batched, self.written, self.deleted):
+            for records in (self.read_calls, self.batched, self.written, self.write_calls, self.deleted):
                 records.clear()
 
     @property
@@ -159,11 +161,13 @@ class RecordingStore(StoreWrapper):
     def set(self, key: str, value: Value) -> None:
         with self._mutex:
             self.written.append(key)
+            self.write_calls.append([key])
         super().set(key, value)
 
     def set_many(self, items: Mapping[str, Value]) -> None:
         with self._mutex:
             self.written.extend(items)
+            self.write_calls.append(list(items))
         super().set_many(items)
 
     def delete(self, key: str) -> None:
