@@ -5,6 +5,7 @@ nothing else. A ``TypeError`` is not a missing object or a flaky network."""
 from __future__ import annotations
 
 import pytest
+from fsspec.asyn import AsyncFileSystem
 from fsspec.implementations.memory import MemoryFileSystem
 
 import zarrconv as zc
@@ -34,6 +35,27 @@ def test_fsspec_bug_in_a_read_is_not_a_store_error():
     assert not isinstance(info.value, zc.StoreError)
     with pytest.raises(TypeError, match="unsupported operand"):  # also from a batch on the thread pool
         store.get_many([("a", None), ("b", (0, 4))])
+
+
+class _BuggyAsyncFileSystem(AsyncFileSystem):
+    """An async filesystem (the kind S3, GCS and HTTP are) whose reads have a bug and whose deletes time out."""
+
+    protocol = "buggyasync"
+
+    async def _cat_file(self, path, start=None, end=None, **kwargs):
+        raise TypeError("'NoneType' object is not subscriptable")
+
+    async def _rm_file(self, path, **kwargs):
+        raise TimeoutError("read timed out")
+
+
+def test_fsspec_async_bug_is_not_a_store_error_and_timeouts_are():
+    store = FsspecStore(_BuggyAsyncFileSystem(), "data.zarr")
+    with pytest.raises(TypeError, match="not subscriptable"):
+        store.get_many([("a", None), ("b", (2, 6))])
+    with zc.config.set(retries=1, retry_backoff=0.001), pytest.raises(
+            zc.StoreError, match=r"cannot delete .*data\.zarr/a: TimeoutError.*gave up after 2 attempts"):
+        store.delete("a")
 
 
 def test_fsspec_io_error_is_a_store_error_naming_the_key():
