@@ -164,3 +164,56 @@ def test_remote_writes_store_remote_concurrency_over_threads_chunks_per_call(con
     assert sorted(store.written) == sorted(f"c/{i}/0/0" for i in range(64))
     assert max(len(call) for call in store.write_calls) == per_call
     assert np.array_equal(a[:], data)
+
+
+def _small_chunk_array(path: Path, zarr_format: int = 3) -> tuple[zc.Array, np.ndarray]:
+    data = np.arange(40 * 36, dtype="f8").reshape(40, 36) * 0.5
+    comp = {"name": "zstd", "configuration": {"level": 1}} if zarr_format == 3 else {"id": "zstd", "level": 1}
+    a = zc.create_array(path, shape=data.shape, dtype="f8", chunks=(4, 4), compressors=comp,
+                        zarr_format=zarr_format, fill_value=-1.0)
+    a[...] = data
+    return a, data
+
+
+def _key(a: zc.Array, i: int, j: int) -> str:
+    return f"c/{i}/{j}" if a.zarr_format == 3 else f"{i}.{j}"
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_small_chunks_decoded_in_batches_read_like_numpy(tmp_path: Path, zarr_format: int, threads: int) -> None:
+    """Many small zstd chunks (decoded a batch per native call): every kind of selection, missing
+    chunks as the fill value, edge chunks, index arrays."""
+    a, data = _small_chunk_array(tmp_path, zarr_format)
+    (tmp_path / _key(a, 3, 2)).unlink()
+    data[12:16, 8:12] = -1.0
+    rng = np.random.default_rng(0)
+    rows, cols = np.sort(rng.choice(40, 17, replace=False)), rng.permutation(36)[:11]
+    with config.set(threads=threads):
+        np.testing.assert_array_equal(a[...], data)
+        np.testing.assert_array_equal(a[3:37, 1:35], data[3:37, 1:35])
+        np.testing.assert_array_equal(a[5, :], data[5, :])
+        np.testing.assert_array_equal(a[::3, 2::5], data[::3, 2::5])
+        np.testing.assert_array_equal(a.oindex[rows, cols], data[np.ix_(rows, cols)])
+        np.testing.assert_array_equal(a.oindex[rows, 4:30], data[rows, 4:30])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_bad_chunk_in_a_batch_is_named_and_odd_good_frames_still_read(tmp_path: Path, threads: int) -> None:
+    """A batch with a frame that is not exactly one chunk-sized frame is decoded chunk by chunk:
+    a streaming frame (no declared size) reads; trailing bytes and truncation are refused, naming the key."""
+    import zstandard
+
+    a, data = _small_chunk_array(tmp_path)
+    chunk = np.ascontiguousarray(data[8:12, 4:8])
+    stream = zstandard.ZstdCompressor(write_content_size=False).compress(chunk.tobytes())
+    (tmp_path / "c/2/1").write_bytes(stream)
+    with config.set(threads=threads):
+        np.testing.assert_array_equal(a[...], data)
+        good = (tmp_path / "c/5/5").read_bytes()
+        for bad in (good + b"\x00\x01trailing", good[:-3]):
+            (tmp_path / "c/5/5").write_bytes(bad)
+            with pytest.raises(zc.CorruptChunkError, match=r"c/5/5"):
+                a[...]
+        (tmp_path / "c/5/5").write_bytes(good)
+        np.testing.assert_array_equal(a[...], data)

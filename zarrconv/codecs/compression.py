@@ -140,6 +140,49 @@ class ZstdCodec(Codec):
         _zstd_read_exact(b, memoryview(out).cast("B"), nbytes)
         return out
 
+    def decode_many_exact(self, frames: list, nbytes: int) -> Any:
+        """Decode frames that must each hold exactly ``nbytes`` bytes in one native call (the GIL
+        released for the whole batch, one output buffer); the results support the buffer protocol.
+
+        None when a frame is not one whole frame declaring that size (corrupt, a streaming frame,
+        trailing bytes, several frames): the caller then decodes one by one, which reports the
+        culprit. Every header is checked before libzstd allocates what the headers declare.
+        """
+        try:
+            if not self._frames_hold_exactly(frames, nbytes):
+                return None
+        except CorruptChunkError:  # a bad header: the one-by-one decode names the chunk
+            return None
+        try:
+            res = _zstd.decompressor.multi_decompress_to_buffer(frames, threads=1)
+        except zstandard.ZstdError:
+            return None
+        return [res[i] for i in range(len(frames))]
+
+    def _frames_hold_exactly(self, frames: list, nbytes: int) -> bool:
+        """Whether each of ``frames`` is one whole frame declaring ``nbytes`` bytes (headers equal to
+        the codec's last checked one are compared bytewise, not parsed)."""
+        known = self._known_header
+        if known is None or known[0] != nbytes:
+            if not frames:
+                return True
+            b = frames[0] if isinstance(frames[0], bytes) else memoryview(frames[0]).cast("B")
+            size, end = _zstd_header(b)
+            if size != nbytes:
+                return False
+            known = self._known_header = (nbytes, bytes(b[:end]))
+        head = known[1]
+        end = len(head)
+        for f in frames:
+            b = f if isinstance(f, bytes) else memoryview(f).cast("B")
+            if b[:end] != head:
+                size, fend = _zstd_header(b)
+                if size != nbytes or _zstd_frame_end(b, fend) != len(b):
+                    return False
+            elif _zstd_frame_end(b, end) != len(b):
+                return False
+        return True
+
 
 def _zstd_read(data: Any, view: memoryview, limit: int) -> int:
     """Decode every frame of ``data`` into ``view`` (``limit`` bytes at most); the count decoded.
@@ -189,6 +232,21 @@ def _zstd_header(data: Any) -> tuple[int | None, int]:
         raise CorruptChunkError("zstd frame header is truncated")
     size = int.from_bytes(b[pos:pos + nbytes], "little")
     return (size + 256 if nbytes == 2 else size), pos + nbytes
+
+
+def _zstd_frame_end(b: Any, pos: int) -> int:
+    """Where the frame whose header ends at ``pos`` ends (-1 if its blocks run past the data)."""
+    n = len(b)
+    while True:
+        if pos + 3 > n:
+            return -1
+        h = b[pos] | b[pos + 1] << 8 | b[pos + 2] << 16
+        kind = (h >> 1) & 3  # raw, RLE (one byte stored), compressed, reserved
+        if kind == 3:
+            return -1
+        pos += 3 + (1 if kind == 1 else h >> 3)
+        if h & 1:  # the last block
+            return pos + (4 if b[4] & 4 else 0)  # the content checksum
 
 
 def blosc_sizes(data: Any) -> tuple[int, int]:

@@ -69,6 +69,19 @@ def decode_direct(raw: Any, out: np.ndarray, spec: ChunkSpec, decompressor: Zstd
         np.copyto(out, buf)
 
 
+def decode_many_direct(raws: list, spec: ChunkSpec, decompressor: ZstdCodec | BloscCodec | None) -> list[np.ndarray] | None:
+    """Decode chunks of native fixed-size items stored under zstd in one native call (the GIL
+    released for the whole batch): read-only chunk arrays, or None when the batch cannot be
+    decoded that way (another codec, or a frame that is not exactly one chunk: decode it alone)."""
+    if not isinstance(decompressor, ZstdCodec):
+        return None
+    bufs = decompressor.decode_many_exact(raws, spec.nbytes)
+    if bufs is None:
+        return None
+    dtype, shape = spec.dtype, spec.shape
+    return [np.frombuffer(b, dtype).reshape(shape) for b in bufs]
+
+
 def encode_direct(chunk: np.ndarray, spec: ChunkSpec, compress: Callable[[np.ndarray], Any]) -> Any:
     """Compress a chunk of native fixed-size items, handed to ``compress`` C-contiguous in its own
     dtype (v2 blosc takes its shuffle item size from it). A strided chunk (a block of a larger array)
@@ -161,6 +174,10 @@ class CodecPipeline:
             return False
         decode_direct(raw, out, self.spec, self.bb[0] if self.bb else None)
         return True
+
+    def decode_many(self, raws: list) -> list[np.ndarray] | None:
+        """Decode many chunks in one native call, or None if the chain cannot (see ``decode_many_direct``)."""
+        return decode_many_direct(raws, self.spec, self.bb[0] if self.bb else None) if self.direct else None
 
     def encode(self, chunk: np.ndarray) -> Any:
         """Encode a chunk of ``spec.shape`` to bytes."""
@@ -272,6 +289,10 @@ class V2Pipeline:
             return False
         decode_direct(raw, out, self.spec, self._exact)
         return True
+
+    def decode_many(self, raws: list) -> list[np.ndarray] | None:
+        """Decode many chunks in one native call, or None if the chain cannot (see ``decode_many_direct``)."""
+        return decode_many_direct(raws, self.spec, self._exact) if self.direct else None
 
     def encode(self, chunk: np.ndarray) -> Any:
         if self.direct and self._compress is not None and chunk.dtype == self.spec.dtype:

@@ -229,6 +229,12 @@ def read(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool = False) -> 
         return
 
     get = store.get
+    pipe = cio.pipeline
+    if not pointwise and pipe is not None and pipe.direct and pipe.spec.nbytes <= _MANY_MAX:
+        n = len(plan.tasks)
+        per_worker = max(8, n // (int(config.get("threads")) * _MANY_BATCH))
+        run_batches(lambda tasks: _fetch_decode_many(cio, pipe, tasks, out), plan.tasks, per_worker)
+        return
 
     def fetch_decode(tasks: list) -> None:
         # one chunk at a time: a thread's file reads then overlap the other threads' decompression
@@ -238,6 +244,41 @@ def read(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool = False) -> 
             _place(cio, pipeline_for(t.coords), t, key, get(key), out, pointwise)
 
     run_batches(fetch_decode, plan.tasks, _per_worker(cio))
+
+
+_MANY_MAX = 2**16  # chunks up to this size are decoded a batch at a time, in one native call
+_MANY_BATCH = 64  # chunks per batch: a batch's file reads overlap the other threads' decoding
+
+
+def _fetch_decode_many(cio: ChunkIO, pipe: Any, tasks: list[ChunkTask], out: np.ndarray) -> None:
+    """Read a batch of small chunks, decode them in one native call, then copy each into place.
+
+    The Python part of a chunk is then only its key, its file read and one copy (a few us that
+    hold the GIL); decompression, most of the CPU time, runs with the GIL released for the whole
+    batch. A batch that cannot be decoded that way is decoded chunk by chunk (naming a bad one).
+    """
+    key, get = cio.key, cio.store.get
+    keys = [key(t.coords) for t in tasks]
+    blobs = [get(k) for k in keys]
+    present = [i for i, b in enumerate(blobs) if b is not None]
+    chunks = pipe.decode_many([blobs[i] for i in present]) if present else []
+    if chunks is None:
+        for t, k, b in zip(tasks, keys, blobs):
+            _place(cio, pipe, t, k, b, out, False)
+        return
+    ndarray = np.ndarray
+    if any(type(s) is ndarray for t in tasks for s in t.out_sel + t.chunk_sel):  # index arrays: outer indexing
+        for i, chunk in zip(present, chunks):
+            t = tasks[i]
+            ortho_set(out, t.out_sel, ortho_get(chunk, t.chunk_sel))
+    else:  # ints and slices: numpy's own indexing is outer indexing
+        for i, chunk in zip(present, chunks):
+            t = tasks[i]
+            out[t.out_sel] = chunk[t.chunk_sel]
+    if len(present) < len(tasks):
+        for t, b in zip(tasks, blobs):
+            if b is None:
+                ortho_set(out, t.out_sel, cio.fill)
 
 
 def _group_by_shard(cio: ChunkIO, tasks: list[ChunkTask]) -> dict[tuple[int, ...], list[tuple[tuple[int, ...], ChunkTask]]]:
