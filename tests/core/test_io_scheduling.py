@@ -217,3 +217,27 @@ def test_a_bad_chunk_in_a_batch_is_named_and_odd_good_frames_still_read(tmp_path
                 a[...]
         (tmp_path / "c/5/5").write_bytes(good)
         np.testing.assert_array_equal(a[...], data)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_small_inner_chunks_of_shards_decoded_in_batches_read_like_numpy(tmp_path: Path, threads: int) -> None:
+    """Inner chunks of 4x4 (one native decode per batch): several shards and one shard, a partial
+    selection, index arrays, an empty inner chunk, a corrupt inner chunk named by its shard's key."""
+    data = np.arange(48 * 40, dtype="f8").reshape(48, 40) * 0.25
+    a = zc.create_array(tmp_path, shape=data.shape, dtype="f8", chunks=(4, 4), shards=(16, 20),
+                        compressors={"name": "zstd", "configuration": {"level": 1}}, fill_value=-1.0)
+    a[...] = data
+    a[20:24, 4:8] = -1.0  # equal to the fill value: this inner chunk is not stored
+    data[20:24, 4:8] = -1.0
+    rows, cols = np.array([0, 3, 17, 18, 40, 47]), np.array([39, 2, 5, 21])
+    with config.set(threads=threads):
+        np.testing.assert_array_equal(a[...], data)
+        np.testing.assert_array_equal(a[2:15, 3:19], data[2:15, 3:19])  # one shard
+        np.testing.assert_array_equal(a[5:45:2, 1:39], data[5:45:2, 1:39])
+        np.testing.assert_array_equal(a.oindex[rows, cols], data[np.ix_(rows, cols)])
+    shard = tmp_path / "c" / "1" / "1"
+    raw = bytearray(shard.read_bytes())
+    raw[:4] = b"\xff\xff\xff\xff"  # the first inner chunk's frame header (the index is at the end)
+    shard.write_bytes(bytes(raw))
+    with config.set(threads=threads), pytest.raises(zc.CorruptChunkError, match=r"c/1/1"):
+        a[...]

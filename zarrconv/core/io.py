@@ -230,10 +230,8 @@ def read(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool = False) -> 
 
     get = store.get
     pipe = cio.pipeline
-    if not pointwise and pipe is not None and pipe.direct and pipe.spec.nbytes <= _MANY_MAX:
-        n = len(plan.tasks)
-        per_worker = max(8, n // (int(config.get("threads")) * _MANY_BATCH))
-        run_batches(lambda tasks: _fetch_decode_many(cio, pipe, tasks, out), plan.tasks, per_worker)
+    if _decodes_many(pipe, pointwise):
+        run_batches(lambda tasks: _fetch_decode_many(cio, pipe, tasks, out), plan.tasks, _many_per_worker(plan.tasks))
         return
 
     def fetch_decode(tasks: list) -> None:
@@ -250,33 +248,48 @@ _MANY_MAX = 2**16  # chunks up to this size are decoded a batch at a time, in on
 _MANY_BATCH = 64  # chunks per batch: a batch's file reads overlap the other threads' decoding
 
 
-def _fetch_decode_many(cio: ChunkIO, pipe: Any, tasks: list[ChunkTask], out: np.ndarray) -> None:
-    """Read a batch of small chunks, decode them in one native call, then copy each into place.
+def _decodes_many(pipe: Any, pointwise: bool) -> bool:
+    """Whether chunks of this pipeline are decoded a batch at a time (small, zstd or raw, native)."""
+    return not pointwise and pipe is not None and pipe.direct and pipe.spec.nbytes <= _MANY_MAX
 
-    The Python part of a chunk is then only its key, its file read and one copy (a few us that
-    hold the GIL); decompression, most of the CPU time, runs with the GIL released for the whole
-    batch. A batch that cannot be decoded that way is decoded chunk by chunk (naming a bad one).
-    """
+
+def _many_per_worker(items: list) -> int:
+    """Batches per thread that make batches of about ``_MANY_BATCH`` chunks (at least 8 per thread)."""
+    return max(8, len(items) // (int(config.get("threads")) * _MANY_BATCH))
+
+
+def _fetch_decode_many(cio: ChunkIO, pipe: Any, tasks: list[ChunkTask], out: np.ndarray) -> None:
+    """Read a batch of small chunks, then decode and place them (``_decode_many_into``)."""
     key, get = cio.key, cio.store.get
     keys = [key(t.coords) for t in tasks]
-    blobs = [get(k) for k in keys]
-    present = [i for i, b in enumerate(blobs) if b is not None]
-    chunks = pipe.decode_many([blobs[i] for i in present]) if present else []
+    _decode_many_into(cio, pipe, list(zip(tasks, keys, [get(k) for k in keys])), out)
+
+
+def _decode_many_into(cio: ChunkIO, pipe: Any, triples: list[tuple[ChunkTask, str, Any]], out: np.ndarray) -> None:
+    """Decode the ``(task, key, bytes or None)`` of a batch of small chunks in one native call,
+    then copy each into place (missing ones: the fill value).
+
+    The Python part of a chunk is then only its file read and one copy (a few us that hold the
+    GIL); decompression, most of the CPU time, runs with the GIL released for the whole batch. A
+    batch that cannot be decoded that way is decoded chunk by chunk (naming a bad one).
+    """
+    present = [i for i, tr in enumerate(triples) if tr[2] is not None]
+    chunks = pipe.decode_many([triples[i][2] for i in present]) if present else []
     if chunks is None:
-        for t, k, b in zip(tasks, keys, blobs):
+        for t, k, b in triples:
             _place(cio, pipe, t, k, b, out, False)
         return
     ndarray = np.ndarray
-    if any(type(s) is ndarray for t in tasks for s in t.out_sel + t.chunk_sel):  # index arrays: outer indexing
+    if any(type(s) is ndarray for t, _, _ in triples for s in t.out_sel + t.chunk_sel):  # index arrays: outer indexing
         for i, chunk in zip(present, chunks):
-            t = tasks[i]
+            t = triples[i][0]
             ortho_set(out, t.out_sel, ortho_get(chunk, t.chunk_sel))
     else:  # ints and slices: numpy's own indexing is outer indexing
         for i, chunk in zip(present, chunks):
-            t = tasks[i]
+            t = triples[i][0]
             out[t.out_sel] = chunk[t.chunk_sel]
-    if len(present) < len(tasks):
-        for t, b in zip(tasks, blobs):
+    if len(present) < len(triples):
+        for t, _, b in triples:
             if b is None:
                 ortho_set(out, t.out_sel, cio.fill)
 
@@ -350,7 +363,12 @@ def _read_sharded(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool) ->
     store = cio.store
     shards = list(_group_by_shard(cio, plan.tasks).items())
 
+    many = _decodes_many(pipe, pointwise)
+
     def decode(triples: list) -> None:
+        if many:
+            _decode_many_into(cio, pipe, triples, out)
+            return
         for t, key, blob in triples:
             _place(cio, pipe, t, key, blob, out, pointwise)
 
@@ -358,7 +376,7 @@ def _read_sharded(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool) ->
         ready, ranges = _locate_inner(cio, shards)
         blobs = store.get_many([(key, rng) for _, key, rng in ranges]) if ranges else []
         ready.extend((t, key, _check_range(cio, key, rng, blob)) for (t, key, rng), blob in zip(ranges, blobs))
-        run_batches(decode, ready)
+        run_batches(decode, ready, _many_per_worker(ready) if many else 8)
         return
 
     # local stores: the indexes first (shards in parallel), then batches of inner chunks, not
@@ -370,12 +388,16 @@ def _read_sharded(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool) ->
         work.extend((t, key, None, rng) for t, key, rng in ranges)
 
     def fetch_decode(batch: list) -> None:
+        if many:  # small inner chunks: read the batch, then one native decode
+            decode([(t, key, blob if rng is None else _check_range(cio, key, rng, store.get(key, rng)))
+                    for t, key, blob, rng in batch])
+            return
         for t, key, blob, rng in batch:
             if rng is not None:
                 blob = _check_range(cio, key, rng, store.get(key, rng))
             _place(cio, pipe, t, key, blob, out, pointwise)
 
-    run_batches(fetch_decode, work, per_worker=32)
+    run_batches(fetch_decode, work, per_worker=_many_per_worker(work) if many else 32)
 
 
 # -- writing ----------------------------------------------------------------------------------
