@@ -23,10 +23,9 @@ from typing import Any
 
 from .codecs import build_pipeline
 from .core.array import Array
-from .core.consolidated import consolidated_docs
 from .core.group import Group
 from .core.io import run_batches
-from .core.nodes import fetch_docs, join, parse_docs, read_consolidated
+from .core.nodes import consolidated_entry, fetch_docs, join, parse_docs, read_consolidated
 from .errors import NodeNotFoundError, ZarrconvError
 from .format.metadata import ArrayMetadata, GroupMetadata
 from .format.xarray_attrs import xarray_problems
@@ -277,11 +276,11 @@ def _check_consolidated(store: Store, path: str, meta: GroupMetadata,
         problems.append(Problem(where, "consolidated", f"consolidated metadata lists {rel!r}, {what}"))
     for rel in sorted(set(cons) & set(below)):
         try:
-            listed = consolidated_docs(parse_docs(store, join(path, rel), cons[rel]))
+            listed = consolidated_entry(parse_docs(store, join(path, rel), cons[rel]))
         except ZarrconvError as e:
             problems.append(Problem(where, "consolidated", f"entry {rel!r}: {e}", error=type(e).__name__))
             continue
-        if _comparable(listed) != _comparable(consolidated_docs(below[rel])):
+        if _comparable(listed) != _comparable(consolidated_entry(below[rel])):
             problems.append(Problem(where, "consolidated",
                                     f"consolidated metadata of {rel!r} differs from its own metadata document "
                                     "(stale; re-run zarrconv.consolidate_metadata)"))

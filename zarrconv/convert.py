@@ -18,12 +18,23 @@ import numpy as np
 
 from .codecs import build_pipeline, codec_from_json, numcodecs_to_v3, v3_codec_to_numcodecs
 from .codecs.numcodecs_bridge import ARRAY_FILTER_IDS
-from .core.api import _parents, build_array_metadata, clear_node, node_exists
 from .core.api import open as open_node
 from .core.array import Array
+from .core.array_metadata import build_array_metadata
 from .core.consolidated import write_consolidated
 from .core.group import Group, validate_path
-from .core.nodes import consolidated_entry, doc_key, join, read_consolidated, read_node, write_docs, write_node
+from .core.nodes import (
+    clear_node,
+    consolidated_entry,
+    create_parents,
+    doc_key,
+    join,
+    node_exists,
+    read_consolidated,
+    read_node,
+    write_docs,
+    write_node,
+)
 from .errors import ContainsNodeError, MetadataError
 from .format.chunks import ChunkKeyEncoding
 from .format.dtypes import v3_data_type_for
@@ -309,7 +320,7 @@ def convert(src: StoreLike, dst: StoreLike, *, zarr_format: int = 3, path: str |
         _copy_data([(src_node, out)], progress)
         return out
     if root:
-        _parents(st, root, zarr_format)
+        create_parents(st, root, zarr_format)
     for rel in sorted(plans, key=lambda r: (r.count("/"), r) if r else (-1, r)):
         write_docs(st, join(root, rel), plans[rel])
     _copy_data([(node, Array(st, join(root, rel), plans[rel]))  # type: ignore[arg-type]

@@ -12,8 +12,8 @@ import pytest
 import zarrconv as zc
 from zarrconv import config
 from zarrconv.codecs.compression import ZstdCodec
-from zarrconv.core.fill import is_fill
 from zarrconv.core.io import run_batches
+from zarrconv.format.fill import is_fill
 from zarrconv.store.wrappers import RecordingStore
 
 

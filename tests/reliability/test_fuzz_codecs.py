@@ -79,8 +79,8 @@ def make(chain: str) -> tuple[zc.Array, str, bytes]:
     store = MemoryStore()
     kwargs.setdefault("chunks", SHAPE)
     if index_location:
-        from zarrconv.core.api import build_array_metadata
         from zarrconv.core.array import Array
+        from zarrconv.core.array_metadata import build_array_metadata
         from zarrconv.core.nodes import write_node
 
         meta = build_array_metadata(shape=SHAPE, dtype=dtype, index_location=index_location, **kwargs)
@@ -156,8 +156,8 @@ def test_chunk_of_wrong_size_is_corrupt(chain: str) -> None:
 @pytest.mark.parametrize("entry", [(10**6, 4), (0, 10**6), (2**64 - 2, 4), (2**63, 2**63), (5, 2**64 - 1)])
 def test_shard_index_pointing_outside_the_shard(tmp_path: Any, where: str, entry: tuple[int, int]) -> None:
     """Whole-shard and partial (byte range) reads refuse index entries outside the shard."""
-    from zarrconv.core.api import build_array_metadata
     from zarrconv.core.array import Array
+    from zarrconv.core.array_metadata import build_array_metadata
     from zarrconv.core.nodes import write_node
 
     for store in (MemoryStore(), zc.store.LocalStore(tmp_path / where / str(entry[0]))):

@@ -16,8 +16,9 @@ from . import (  # noqa: F401  (register codecs)
     strings,
     zfp,
 )
-from .base import CODECS, ChunkSpec, Codec, codec_from_json, register_codec, split_chain
+from .base import CODECS, ChunkSpec, Codec, register_codec
 from .pipeline import CodecPipeline, V2Pipeline, build_pipeline
+from .registry import codec_from_json, split_chain
 
 _BY_STRING = {
     "zstd": {"name": "zstd", "configuration": {"level": 0, "checksum": False}},

@@ -16,8 +16,9 @@ import numpy as np
 
 from ..errors import MetadataError
 from ..format.metadata import ArrayMetadata
-from .base import ChunkSpec, codec_from_json
+from .base import ChunkSpec
 from .cast_value import CastValueCodec
+from .registry import codec_from_json
 from .scale_offset import ScaleOffsetCodec
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import CorruptChunkError, MetadataError, UnknownCodecError
 from ..format.dtypes import v3_data_type_for
 from .base import ChunkSpec, Codec
+from .compression import BloscCodec, ZstdCodec
 
 #: numcodecs ids that transform arrays (possibly changing dtype or shape) rather than bytes.
 ARRAY_FILTER_IDS = {"delta", "fixedscaleoffset", "quantize", "bitround", "astype", "packbits", "categorize"}
@@ -94,8 +95,6 @@ def bounded_decode(codec: Any, data: Any, limit: int | None) -> Any:
             raise _too_big(cid, limit)
         return codec.decode(data, out=np.empty(size, np.uint8))
     if cid in ("zstd", "blosc"):  # zarrconv's own codecs check the declared sizes (decoding needs no configuration)
-        from .compression import BloscCodec, ZstdCodec
-
         decoder = _SIZE_CHECKING.get(cid)
         if decoder is None:
             decoder = _SIZE_CHECKING[cid] = ZstdCodec() if cid == "zstd" else BloscCodec()

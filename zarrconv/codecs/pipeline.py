@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,8 +17,10 @@ import numpy as np
 from ..errors import CodecError, CorruptChunkError, MetadataError
 from ..format.metadata import ArrayMetadata
 from .array_codecs import BytesCodec
-from .base import ChunkSpec, Codec, codec_from_json
+from .base import ChunkSpec, Codec
 from .compression import BloscCodec, ZstdCodec
+from .numcodecs_bridge import bounded_decode, get_numcodec
+from .registry import codec_from_json
 
 _SCRATCH_MAX = 4 * 2**20
 _local = threading.local()
@@ -152,9 +153,7 @@ class CodecPipeline:
     @property
     def sharding(self) -> Any:
         """The sharding codec when it is the whole array->bytes step (partial reads possible)."""
-        from .sharding import ShardingCodec
-
-        return self.ab if isinstance(self.ab, ShardingCodec) and not self.aa and not self.bb else None
+        return self.ab if self.ab.shards and not self.aa and not self.bb else None
 
     def decode(self, raw: Any) -> np.ndarray:
         """Decode stored bytes to a chunk of ``spec.shape``."""
@@ -197,8 +196,6 @@ class V2Pipeline:
     """Zarr v2 chunk encoding: memory order, then ``filters``, then ``compressor``."""
 
     def __init__(self, filters: list[dict] | None, compressor: dict | None, order: str, spec: ChunkSpec) -> None:
-        from .numcodecs_bridge import get_numcodec
-
         self.spec = spec
         self.order = order
         self.filters = [get_numcodec(f, "filter: ") for f in filters or []]
@@ -231,8 +228,6 @@ class V2Pipeline:
                 if nbytes is not None and not self.filters and self.compressor.codec_id in ("zstd", "blosc", "lz4", "zlib", "gzip"):
                     data = self._decode_bounded(data, nbytes)
                 else:
-                    from .numcodecs_bridge import bounded_decode
-
                     # filters may change the item size (astype): allow up to 16x the chunk's bytes
                     bound = None if nbytes is None else (nbytes if not self.filters else 16 * nbytes + 1024)
                     data = bounded_decode(self.compressor, data, bound)
@@ -320,11 +315,3 @@ def build_pipeline(meta: ArrayMetadata, shape: tuple[int, ...] | None = None) ->
         return V2Pipeline(meta.filters, meta.compressor, meta.order, spec)
     return CodecPipeline([codec_from_json(c) for c in meta.codecs], spec)
 
-
-def pipeline_for_spec(codecs: list[dict], spec: ChunkSpec) -> CodecPipeline:
-    """A v3 pipeline from codec documents (used for shard inner chunks)."""
-    return CodecPipeline([codec_from_json(c) for c in codecs], spec)
-
-
-def with_shape(spec: ChunkSpec, shape: tuple[int, ...]) -> ChunkSpec:
-    return replace(spec, shape=tuple(shape))

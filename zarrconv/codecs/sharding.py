@@ -8,7 +8,6 @@ decoding, the inner pipeline and shard assembly from already-encoded inner chunk
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import Executor
 from functools import cached_property
 from typing import Any
 
@@ -16,7 +15,10 @@ import numpy as np
 
 from ..errors import CorruptChunkError, MetadataError
 from ..format.dtypes import core_type
-from .base import ChunkSpec, Codec, codec_from_json, register_codec
+from ..format.fill import full_chunk, is_fill
+from .base import ChunkSpec, Codec, register_codec
+from .pipeline import CodecPipeline
+from .registry import codec_from_json
 
 EMPTY = np.uint64(2**64 - 1)
 _DEFAULT_INDEX_CODECS = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
@@ -28,6 +30,7 @@ class ShardingCodec(Codec):
 
     name = "sharding_indexed"
     kind = "array_bytes"
+    shards = True
 
     def __init__(self, chunk_shape: list[int], codecs: list | None = None,
                  index_codecs: list | None = None, index_location: str = "end") -> None:
@@ -60,13 +63,9 @@ class ShardingCodec(Codec):
 
     def inner_pipeline(self, spec: ChunkSpec):
         """The pipeline of inner chunks of an array of ``spec`` (data type, fill value)."""
-        from .pipeline import CodecPipeline
-
         return CodecPipeline(self._inner, ChunkSpec(self.chunk_shape, spec.data_type, spec.fill_value))
 
     def _index_pipeline(self, cps: tuple[int, ...]):
-        from .pipeline import CodecPipeline
-
         return CodecPipeline(self._index, ChunkSpec((*cps, 2), core_type("uint64"), np.uint64(0)))
 
     @cached_property
@@ -144,11 +143,9 @@ class ShardingCodec(Codec):
         return out
 
     # -- whole-shard codec API --------------------------------------------------------------
-    def encode(self, data: np.ndarray, spec: ChunkSpec, executor: Executor | None = None) -> Any:
+    def encode(self, data: np.ndarray, spec: ChunkSpec) -> Any:
         cps = self.chunks_per_shard(spec.shape)
         inner = self.inner_pipeline(spec)
-        from ..core.fill import is_fill
-
         parts = {}
         for coords in itertools.product(*map(range, cps)):
             sel = tuple(slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape))
@@ -162,8 +159,6 @@ class ShardingCodec(Codec):
         return b"".join(out)
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> np.ndarray:
-        from ..core.fill import full_chunk
-
         cps = self.chunks_per_shard(spec.shape)
         inner = self.inner_pipeline(spec)
         out = full_chunk(spec.shape, spec.dtype, spec.fill_value)

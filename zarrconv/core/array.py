@@ -12,6 +12,7 @@ import numpy as np
 
 from ..codecs import build_pipeline, split_chain
 from ..errors import MetadataError, ReadOnlyError, SelectionError, ShapeMismatchError, ZarrconvError
+from ..format.chunks import RegularChunkGrid
 from ..format.metadata import ArrayMetadata
 from ..store.base import Store
 from . import io
@@ -277,8 +278,6 @@ class Array(Node):
     @cached_property
     def _offsets(self) -> list[np.ndarray]:
         if self._sharding is not None:
-            from ..format.chunks import RegularChunkGrid
-
             grid = RegularChunkGrid(self._sharding.chunk_shape)
         else:
             grid = self.metadata.chunk_grid

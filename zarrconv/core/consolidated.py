@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ContainsNodeError
 from ..format.metadata import ZARR_JSON, ZMETADATA, GroupMetadata, dumps_json
+from ..store import make_store
 from ..store.base import Store
+from .group import Group
 from .nodes import consolidated_entry, doc_key, read_node, write_docs
-
-#: Backwards-compatible name of :func:`~zarrconv.core.nodes.consolidated_entry`.
-consolidated_docs = consolidated_entry
 
 
 def consolidate_metadata(store: Any, path: str | None = None, zarr_format: int | None = None, *,
@@ -36,10 +36,6 @@ def consolidate_metadata(store: Any, path: str | None = None, zarr_format: int |
     Reads the hierarchy from the store itself (never from older consolidated metadata).
     After this, opening the group reads one document for the whole hierarchy.
     """
-    from ..errors import ContainsNodeError
-    from ..store import make_store
-    from .group import Group
-
     st: Store = make_store(store, mode="r+", storage_options=storage_options)
     if not st.supports_consolidated:
         raise TypeError(f"{st.url} does not support consolidated metadata (it keeps its own index of the hierarchy)")
@@ -70,4 +66,4 @@ def write_consolidated(store: Store, path: str, meta: GroupMetadata, entries: di
     store.set(doc_key(path, ZMETADATA), dumps_json({"zarr_consolidated_format": 1, "metadata": flat}))
 
 
-__all__ = ["consolidate_metadata", "consolidated_docs", "write_consolidated"]
+__all__ = ["consolidate_metadata", "write_consolidated"]

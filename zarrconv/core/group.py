@@ -11,9 +11,10 @@ from ..errors import ContainsNodeError, InvalidPathError, NodeNotFoundError, Rea
 from ..format.metadata import ArrayMetadata, GroupMetadata
 from ..store.base import Store
 from .array import Array
+from .array_metadata import build_array_metadata
 from .attributes import Attributes, Node
 from .info import GroupInfo, TreeText
-from .nodes import fetch_docs, join, parse_docs, write_node
+from .nodes import clear_node, consolidated_entry, create_parents, fetch_docs, join, node_exists, parse_docs, write_node
 
 
 def validate_name(name: str) -> str:
@@ -85,12 +86,10 @@ class Group(Node):
         rel = path[len(self.path):].lstrip("/") if self.path else path
         if not rel:
             return
-        from .consolidated import consolidated_docs
-
         if meta is None:
             self._consolidated = {k: v for k, v in self._consolidated.items() if k != rel and not k.startswith(rel + "/")}
         else:
-            self._consolidated[rel] = consolidated_docs(meta)
+            self._consolidated[rel] = consolidated_entry(meta)
 
     # -- members --------------------------------------------------------------------------------
     def _child_paths(self) -> list[str]:
@@ -227,20 +226,12 @@ class Group(Node):
         if not rel:
             raise InvalidPathError("a child needs a name")
         path = join(self.path, rel)
-        from .api import clear_node, node_exists
-
         if node_exists(self.store, path):
             if not overwrite:
                 raise ContainsNodeError(f"{name!r} already exists in group {self.name!r} of {self.store.url}; pass overwrite=True to replace it")
             clear_node(self.store, path)
-        # intermediate groups of a nested name
-        parts = rel.split("/")
-        for i in range(1, len(parts)):
-            sub = join(self.path, *parts[:i])
-            if not node_exists(self.store, sub):
-                meta = GroupMetadata(self.zarr_format)
-                write_node(self.store, sub, meta)
-                self._node_changed(sub, meta)
+        for sub, meta in create_parents(self.store, path, self.zarr_format, below=self.path):  # of a nested name
+            self._node_changed(sub, meta)
         return path
 
     def create_group(self, name: str, attributes: dict | None = None, overwrite: bool = False) -> Group:
@@ -260,8 +251,6 @@ class Group(Node):
 
     def create_array(self, name: str, **kwargs: Any) -> Array:
         """Create a child array; takes the arguments of :func:`zarrconv.create_array`."""
-        from .api import build_array_metadata
-
         path = self._prepare_child(name, kwargs.pop("overwrite", False))
         write_empty = kwargs.pop("write_empty_chunks", False)
         kwargs.setdefault("zarr_format", self.zarr_format)
@@ -273,8 +262,6 @@ class Group(Node):
     def __delitem__(self, name: str) -> None:
         self._check_writable()
         path = join(self.path, validate_path(name))
-        from .api import clear_node
-
         clear_node(self.store, path)
         self._node_changed(path, None)
 

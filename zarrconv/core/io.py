@@ -23,8 +23,8 @@ import numpy as np
 
 from .. import config
 from ..errors import CorruptChunkError, ZarrconvError
+from ..format.fill import full_chunk, is_fill
 from ..store.base import Store, joined
-from .fill import full_chunk, is_fill
 from .indexing import ChunkTask, Plan, ortho_get, ortho_set
 
 

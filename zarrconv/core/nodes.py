@@ -106,6 +106,35 @@ def consolidated_entry(meta: ArrayMetadata | GroupMetadata) -> dict[str, Any]:
     return docs
 
 
+def node_exists(store: Store, path: str) -> bool:
+    """Whether an array or group of either format exists at ``path``."""
+    return bool(fetch_docs(store, [path], None)[0])
+
+
+def clear_node(store: Store, path: str) -> None:
+    """Delete a node's documents and everything below it (and its entry in its ancestors' consolidated metadata)."""
+    store.check_writable(path)
+    for name in (ZARR_JSON, ZARRAY, ZGROUP, ZATTRS, ZMETADATA):
+        store.delete(doc_key(path, name))
+    store.delete_prefix(f"{path}/" if path else "")
+    update_consolidated(store, path, None)
+
+
+def create_parents(store: Store, path: str, zarr_format: int, below: str | None = None) -> list[tuple[str, GroupMetadata]]:
+    """Write an empty group at each ancestor of ``path`` that holds no node: every ancestor, the root included,
+    or with ``below``, only those under the group at ``below``. Returns the groups written, outermost first."""
+    parts = path.split("/")[:-1]
+    start = 0 if below is None else (below.count("/") + 2 if below else 1)
+    written = []
+    for i in range(start, len(parts) + 1):
+        p = "/".join(parts[:i])
+        if not node_exists(store, p):
+            meta = GroupMetadata(zarr_format)
+            write_node(store, p, meta)
+            written.append((p, meta))
+    return written
+
+
 def _ancestors(path: str) -> list[str]:
     parts = [p for p in path.split("/") if p]
     return ["/".join(parts[:i]) for i in range(len(parts))]

@@ -1,7 +1,6 @@
 """Extension data types of Zarr v3, in the JSON forms zarr-python 3 writes.
 
-Registered in :data:`~zarrconv.format.dtypes.V3_EXTENSION_TYPES` on import (the
-``zarrconv.format`` package imports this module):
+Listed in :data:`DATA_TYPES`, which :mod:`zarrconv.format.dtypes` registers:
 
 =========================  =============================================  ==============================
 name                       ``data_type`` JSON                             in memory
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MetadataError
-from .dtypes import V3_EXTENSION_TYPES, DataType, parse_v3_data_type, v3_data_type_for
+from .data_type import DataType, parse_v3_data_type, v3_data_type_for
 
 #: In-memory dtypes of the variable-length types: object arrays tagged with the element type.
 STRING_DTYPE = np.dtype(object, metadata={"vlen": str})
@@ -40,6 +39,10 @@ BYTES_DTYPE = np.dtype(object, metadata={"vlen": bytes})
 
 _TIME_UNITS = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "μs", "ns", "ps", "fs", "as", "generic")
 _NAT = -(2**63)
+
+
+#: The built-in extension data types by name, registered by :mod:`zarrconv.format.dtypes`.
+DATA_TYPES: dict[str, Callable[[Any], DataType]] = {}
 
 
 class _Extension:
@@ -58,7 +61,7 @@ def _register(names: tuple[str, ...], build: Callable[[Any], DataType],
               matches: Callable[[np.dtype], bool] | None = None) -> None:
     ext = _Extension(build, matches)
     for n in names:
-        V3_EXTENSION_TYPES[n] = ext
+        DATA_TYPES[n] = ext
 
 
 def _configuration(value: Any, name: str, keys: set[str]) -> dict:
@@ -291,4 +294,4 @@ def _struct(value: Any) -> DataType:
 _register(("struct", "structured"), _struct, lambda d: d.kind == "V" and d.names is not None)
 
 
-__all__ = ["BYTES_DTYPE", "STRING_DTYPE"]
+__all__ = ["BYTES_DTYPE", "DATA_TYPES", "STRING_DTYPE"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MetadataError
-from .dtypes import V3_EXTENSION_TYPES, DataType, float_to_json
+from .data_type import DataType, float_to_json
 
 #: Registered integer types: name -> bits.
 SMALL_INTS = {"int2": 2, "int4": 4, "uint2": 2, "uint4": 4}
@@ -163,5 +163,5 @@ def _builder(name: str) -> Callable[[Any], DataType]:
     return build
 
 
-for _name in sorted(LOW_PRECISION_NAMES):
-    V3_EXTENSION_TYPES[_name] = _builder(_name)
+#: The low-precision data types by name, registered by :mod:`zarrconv.format.dtypes`.
+DATA_TYPES: dict[str, Callable[[Any], DataType]] = {name: _builder(name) for name in sorted(LOW_PRECISION_NAMES)}

@@ -24,9 +24,11 @@ from .chunks import (
 )
 from .dtypes import (
     DataType,
+    data_type_from_v2,
     parse_v2_dtype,
     parse_v2_fill,
     parse_v3_data_type,
+    v2_dtype_to_json,
     v2_fill_to_json,
 )
 from .extensions import must_understand
@@ -178,8 +180,6 @@ class ArrayMetadata:
 
 
 def _v2_dtype_json(dtype: np.dtype) -> Any:
-    from .dtypes import v2_dtype_to_json
-
     return v2_dtype_to_json(dtype)
 
 
@@ -225,8 +225,6 @@ def parse_v3_array(doc: Any, where: str) -> ArrayMetadata:
 
 def parse_v2_array(doc: Any, attrs: Any, where: str) -> ArrayMetadata:
     """Validate and parse a v2 ``.zarray`` document (and its ``.zattrs``)."""
-    from .dtypes import V2_TYPES  # v2 dtype -> DataType adapter
-
     if not isinstance(doc, dict) or doc.get("zarr_format") != 2:
         raise MetadataError(f"{where}: not a Zarr v2 .zarray document")
     for required in ("shape", "chunks", "dtype", "compressor", "fill_value", "order", "filters"):
@@ -238,7 +236,7 @@ def parse_v2_array(doc: Any, attrs: Any, where: str) -> ArrayMetadata:
         raise MetadataError(f"{where}: chunks {chunks!r} must have one entry per dimension of {shape}")
     try:
         dtype = parse_v2_dtype(doc["dtype"])
-        data_type = V2_TYPES(dtype, doc.get("filters"))
+        data_type = data_type_from_v2(dtype, doc.get("filters"))
         grid = RegularChunkGrid(tuple(chunks))
         sep = doc.get("dimension_separator", ".")
         cke = ChunkKeyEncoding("v2", sep)

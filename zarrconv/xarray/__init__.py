@@ -12,11 +12,12 @@ import importlib.machinery
 import sys
 from typing import Any
 
+from . import accessor
 from .writer import to_zarr
 
 
 def _register_accessors() -> None:
-    from . import accessor  # noqa: F401  (registers on import)
+    accessor.register(sys.modules["xarray"])
 
 
 class _AfterXarrayImport(importlib.abc.MetaPathFinder):

@@ -1,13 +1,12 @@
 """The ``.zarrconv`` accessor on xarray objects: ``ds.zarrconv.to_zarr(...)``, ``dt.zarrconv.to_zarr(...)``.
 
-Registered when both zarrconv and xarray are imported (in either order).
+Registered by :func:`register` when both zarrconv and xarray are imported (in either order: see
+:func:`zarrconv.xarray.register_accessors_on_xarray_import`); this module does not import xarray.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import xarray as xr
 
 from .writer import to_zarr
 
@@ -21,14 +20,20 @@ class _ZarrconvAccessor:
         return to_zarr(self._obj, store, **kwargs)
 
 
-@xr.register_dataset_accessor("zarrconv")
 class DatasetAccessor(_ZarrconvAccessor):
     """``ds.zarrconv``: zarrconv's operations on a Dataset."""
 
 
-@xr.register_datatree_accessor("zarrconv")
 class DataTreeAccessor(_ZarrconvAccessor):
     """``dt.zarrconv``: zarrconv's operations on a DataTree."""
 
 
-__all__ = ["DataTreeAccessor", "DatasetAccessor"]
+def register(xr: Any) -> None:
+    """Register ``ds.zarrconv`` and ``dt.zarrconv`` on the xarray module ``xr`` (once)."""
+    if getattr(xr.Dataset, "zarrconv", None) is not DatasetAccessor:
+        xr.register_dataset_accessor("zarrconv")(DatasetAccessor)
+    if getattr(xr.DataTree, "zarrconv", None) is not DataTreeAccessor:
+        xr.register_datatree_accessor("zarrconv")(DataTreeAccessor)
+
+
+__all__ = ["DataTreeAccessor", "DatasetAccessor", "register"]

@@ -21,7 +21,7 @@ from typing import Any
 from xarray.backends.common import BackendEntrypoint
 from xarray.backends.store import StoreBackendEntrypoint
 
-from .datastore import ZarrconvDataStore, iter_groups, open_root
+from .datastore import ZarrconvDataStore, iter_groups, open_requested_group
 from .hooks import group_hooks
 
 _DECODERS = ("mask_and_scale", "decode_times", "concat_characters", "decode_coords", "drop_variables",
@@ -126,7 +126,7 @@ class ZarrconvBackendEntrypoint(BackendEntrypoint):
         decoders = dict(mask_and_scale=mask_and_scale, decode_times=decode_times,
                         concat_characters=concat_characters, decode_coords=decode_coords,
                         drop_variables=drop_variables, use_cftime=use_cftime, decode_timedelta=decode_timedelta)
-        top = open_root(_normalize(filename_or_obj), group, consolidated=consolidated,
+        top = open_requested_group(_normalize(filename_or_obj), group, consolidated=consolidated,
                         storage_options=storage_options, zarr_format=zarr_format)
         hooks = group_hooks()
         out: dict[str, Any] = {}

@@ -18,6 +18,7 @@ from xarray.core import indexing
 from xarray.core.utils import FrozenDict
 from xarray.core.variable import Variable
 
+from ..codecs import codec_from_json
 from ..codecs.cf_packing import packed_form
 from ..core import Array, Group, open_group
 from ..errors import MetadataError, NodeNotFoundError
@@ -100,8 +101,6 @@ def _codec_kind(doc: dict) -> str:
     name = doc.get("name", "")
     kind = _KINDS.get(name)
     if kind is None:
-        from ..codecs import codec_from_json
-
         kind = _KINDS[name] = codec_from_json(doc).kind
     return kind
 
@@ -172,7 +171,7 @@ class ZarrconvDataStore(AbstractDataStore):
              storage_options: dict | None = None, zarr_format: int | None = None,
              mask_fill: bool | None = None, packed: bool = False) -> ZarrconvDataStore:
         """Open the group ``group`` of ``store`` read-only (one metadata read when consolidated)."""
-        return cls(open_root(store, group, consolidated=consolidated, storage_options=storage_options,
+        return cls(open_requested_group(store, group, consolidated=consolidated, storage_options=storage_options,
                              zarr_format=zarr_format), mask_fill=mask_fill, packed=packed)
 
     # -- reading ---------------------------------------------------------------------------------
@@ -231,8 +230,8 @@ class ZarrconvDataStore(AbstractDataStore):
         """Nothing to release: stores hold no open files between reads."""
 
 
-def open_root(store: Any, group: str | None, *, consolidated: bool | None, storage_options: dict | None,
-              zarr_format: int | None, mode: str = "r") -> Group:
+def open_requested_group(store: Any, group: str | None, *, consolidated: bool | None, storage_options: dict | None,
+                         zarr_format: int | None, mode: str = "r") -> Group:
     """Open ``group``, going through the root's consolidated metadata when there is some.
 
     xarray's zarr engine reads consolidated metadata at the root of the store; doing the same
@@ -275,4 +274,4 @@ def iter_groups(group: Group) -> Iterator[tuple[str, Group, dict[str, Array]]]:
         yield rel, groups[rel], children.get(rel, {})
 
 
-__all__ = ["ZarrconvBackendArray", "ZarrconvDataStore", "iter_groups", "open_root"]
+__all__ = ["ZarrconvBackendArray", "ZarrconvDataStore", "iter_groups", "open_requested_group"]

@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..core.api import build_array_metadata, clear_node, node_exists
+from ..core.api import open_group
 from ..core.array import Array
+from ..core.array_metadata import build_array_metadata
 from ..core.consolidated import consolidate_metadata
 from ..core.dask_writes import store_dask
 from ..core.group import Group
-from ..core.nodes import join, read_node, write_node
+from ..core.nodes import clear_node, join, node_exists, read_node, write_node
 from ..errors import ContainsNodeError, MetadataError, NodeNotFoundError, ShapeMismatchError
 from ..format.metadata import ArrayMetadata, GroupMetadata
 from ..store import make_store
@@ -142,8 +143,9 @@ def _storage_dtype(dtype: np.dtype, zarr_format: int) -> Any:
     return dtype
 
 
-def _existing_store(group: Group, arrays: dict[str, Array]) -> Any:
-    from .datastore import ZarrconvDataStore
+def _xarray_store_of(group: Group, arrays: dict[str, Array]) -> Any:
+    """The xarray data store reading ``group`` (to compare what is stored with what is written)."""
+    from .datastore import ZarrconvDataStore  # imports xarray: not on ``import zarrconv``
 
     return ZarrconvDataStore(group, arrays)
 
@@ -153,7 +155,7 @@ def _auto_region(ds: Any, region: dict, group: Group, arrays: dict[str, Array]) 
     import pandas as pd
     from xarray import conventions
 
-    reader = _existing_store(group, arrays)
+    reader = _xarray_store_of(group, arrays)
     for dim, sel in list(region.items()):
         if sel != "auto":
             continue
@@ -248,7 +250,7 @@ def _write_dataset(job: _Job, ds: Any, path: str, *, mode: str, append_dim: Hash
     if append_dim is not None and append_dim not in ds.dims:
         raise ShapeMismatchError(f"append_dim {append_dim!r} is not a dimension of the dataset {list(ds.dims)}")
     if append_dim is not None and arrays:
-        stored_dims = _existing_store(group, arrays).get_dimensions()
+        stored_dims = _xarray_store_of(group, arrays).get_dimensions()
         if append_dim not in stored_dims:
             raise ShapeMismatchError(f"append_dim {append_dim!r} is not a dimension of the stored dataset "
                                      f"{list(stored_dims)} in {st.url}")
@@ -266,7 +268,7 @@ def _write_dataset(job: _Job, ds: Any, path: str, *, mode: str, append_dim: Hash
     encoded = {k: encode_variable(v, k, zf) for k, v in variables.items() if k not in existing}
     if existing:
         stored, _, _ = conventions.decode_cf_variables(
-            {k: _existing_store(group, arrays).open_store_variable(k) for k in existing}, {})
+            {k: _xarray_store_of(group, arrays).open_store_variable(k) for k in existing}, {})
         for k in existing:
             new = variables[k].copy(deep=False)
             _check_append_dtype(k, stored[k], new)
@@ -478,8 +480,6 @@ def to_zarr(
     if job.dask_sources:
         store_dask(job.dask_sources, job.dask_targets, job.dask_regions)
     _finish(job, consolidate=consolidate, metadata_first=st.metadata_first)
-    from ..core.api import open_group
-
     return open_group(st, path, mode="r+")
 
 
