@@ -7,6 +7,10 @@ saying where it sits in a v3 chain: ``array_array`` (transpose, filters), ``arra
 
 from __future__ import annotations
 
+import lzma
+import pickle
+import struct
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +20,16 @@ import numpy as np
 
 from ..errors import MetadataError
 from ..format.dtypes import DataType
+
+#: What decoding raises, besides zarrconv's own :class:`~zarrconv.errors.CodecError`, for stored bytes that
+#: are not a valid encoding (corrupt, truncated, a wrong size or item count): numcodecs' errors (RuntimeError
+#: from zstd, blosc and lz4, ValueError from the vlen codecs, OSError/EOFError from bz2, lzma, pickle), numpy's
+#: ValueError for a buffer of the wrong size, zlib's, struct's. A TypeError or AttributeError is a bug in a
+#: codec and is not among them: callers catch these and let everything else surface as itself.
+DECODE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, RuntimeError, OSError, EOFError, IndexError, OverflowError,
+    zlib.error, lzma.LZMAError, struct.error, pickle.UnpicklingError,
+)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 import zstandard
 
 from ..errors import ChecksumError, CorruptChunkError, MetadataError
-from .base import ChunkSpec, Codec, register_codec
+from .base import DECODE_ERRORS, ChunkSpec, Codec, register_codec
 
 
 def _as_bytes_like(data: Any) -> Any:
@@ -319,7 +319,7 @@ class BloscCodec(Codec):
             raise CorruptChunkError(f"blosc data is truncated: {len(data)} of {cbytes} bytes")
         try:
             return self._codec.decode(data, out=out)
-        except Exception as e:
+        except DECODE_ERRORS as e:  # numcodecs raises RuntimeError on bad data, ValueError on a bad out
             raise CorruptChunkError(f"blosc data is corrupt: {e}") from None
 
 

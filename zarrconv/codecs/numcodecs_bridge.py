@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import CorruptChunkError, MetadataError, UnknownCodecError
 from ..format.dtypes import v3_data_type_for
-from .base import ChunkSpec, Codec
+from .base import DECODE_ERRORS, ChunkSpec, Codec
 from .compression import BloscCodec, ZstdCodec
 
 #: numcodecs ids that transform arrays (possibly changing dtype or shape) rather than bytes.
@@ -174,8 +174,8 @@ class NumcodecsCodec(Codec):
         try:
             out = bounded_decode(self.codec, data, limit if self.kind == "bytes_bytes" else None)
         except CorruptChunkError:
-            raise
-        except Exception as e:
+            raise  # already says what is wrong (it is a ValueError too)
+        except DECODE_ERRORS as e:
             raise CorruptChunkError(f"{self.name} could not decode the chunk: {e}") from None
         if self.kind == "array_array":
             arr = np.asarray(out)

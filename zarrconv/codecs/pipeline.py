@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import CodecError, CorruptChunkError, MetadataError
 from ..format.metadata import ArrayMetadata
 from .array_codecs import BytesCodec
-from .base import ChunkSpec, Codec
+from .base import DECODE_ERRORS, ChunkSpec, Codec
 from .compression import BloscCodec, ZstdCodec
 from .numcodecs_bridge import bounded_decode, get_numcodec
 from .registry import codec_from_json
@@ -232,8 +232,8 @@ class V2Pipeline:
                     bound = None if nbytes is None else (nbytes if not self.filters else 16 * nbytes + 1024)
                     data = bounded_decode(self.compressor, data, bound)
             except CodecError:
-                raise
-            except Exception as e:
+                raise  # already says what is wrong (CodecError is a ValueError too)
+            except DECODE_ERRORS as e:
                 raise CorruptChunkError(f"compressor {self.compressor.codec_id!r} could not decode the chunk: {e}") from None
         for f in reversed(self.filters):
             if f.codec_id in ("vlen-utf8", "vlen-bytes", "vlen-array"):
@@ -246,7 +246,9 @@ class V2Pipeline:
                         f"{int(np.prod(spec.shape))}")
             try:
                 data = f.decode(data)
-            except Exception as e:
+            except CodecError:
+                raise
+            except DECODE_ERRORS as e:
                 raise CorruptChunkError(f"filter {f.codec_id!r} could not decode the chunk: {e}") from None
         if spec.dtype.kind == "O":
             arr = np.asarray(data, dtype=object)

@@ -22,10 +22,15 @@ from typing import Any
 import numpy as np
 
 from .. import config
+from ..codecs.base import DECODE_ERRORS
 from ..errors import CorruptChunkError, ZarrconvError
 from ..format.fill import full_chunk, is_fill
 from ..store.base import Store, joined
 from .indexing import ChunkTask, Plan, ortho_get, ortho_set
+
+#: What decoding a chunk raises for bad bytes: re-raised naming the array, store and key (:func:`chunk_error`);
+#: anything else is a bug and surfaces as itself
+_CHUNK_ERRORS = (ZarrconvError, *DECODE_ERRORS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +201,7 @@ def _place(cio: ChunkIO, pipe: Any, task: ChunkTask, key: str, blob: Any, out: n
                 pipe.decode_into(blob, dest)
                 return
         chunk = pipe.decode(blob)
-    except Exception as e:
+    except _CHUNK_ERRORS as e:
         raise chunk_error(cio, key, e) from None
     if pointwise:
         out[osel] = chunk[task.chunk_sel]
@@ -341,7 +346,7 @@ def _locate_inner(cio: ChunkIO, shards: list) -> tuple[list[tuple[ChunkTask, str
                 ready.extend((t, key, parts.get(local)) for local, t in lst)
                 continue
             index = codec.decode_index(blob, cps)
-        except Exception as e:
+        except _CHUNK_ERRORS as e:
             raise chunk_error(cio, key, e) from None
         for local, t in lst:
             off, n = (int(v) for v in index[local])
@@ -416,7 +421,7 @@ def _merge(cio: ChunkIO, pipe: Any, key: str, existing: Any, task: ChunkTask, re
     else:
         try:
             chunk = np.array(pipe.decode(existing), copy=True)
-        except Exception as e:
+        except _CHUNK_ERRORS as e:
             raise chunk_error(cio, key, e) from None
     if pointwise:
         chunk[task.chunk_sel] = region
@@ -553,7 +558,7 @@ def _write_sharded(cio: ChunkIO, plan: Plan, value: np.ndarray, pointwise: bool)
                 old = store.get(key)
                 try:
                     existing = dict(codec.split(old, cps)) if old is not None else {}
-                except Exception as e:
+                except _CHUNK_ERRORS as e:
                     raise chunk_error(cio, key, e) from None
                 for local, t in lst:
                     chunk = _merge(cio, pipe, key, existing.get(local), t, _region(value, t, pointwise), shape, pointwise)
