@@ -14,14 +14,11 @@ from . import (
 )
 from .check import check
 from .convert import convert, migrate_v2_to_v3
-from .core import (  # noqa: A004 - zarr-python's names: open, array
-    Array,
-    Group,
+from .core import Array, Group, create_array, create_group, open, open_array, open_group  # noqa: A004
+from .core.consolidated import consolidate_metadata
+from .core.convenience import (  # noqa: A004 - zarr-python's names: array
     array,
-    consolidate_metadata,
     create,
-    create_array,
-    create_group,
     empty,
     empty_like,
     full,
@@ -29,10 +26,7 @@ from .core import (  # noqa: A004 - zarr-python's names: open, array
     load,
     ones,
     ones_like,
-    open,
-    open_array,
     open_consolidated,
-    open_group,
     save,
     save_array,
     save_group,

@@ -20,12 +20,8 @@ from .base import CODECS, ChunkSpec, Codec, register_codec
 from .pipeline import CodecPipeline, V2Pipeline, build_pipeline
 from .registry import codec_from_json, split_chain
 
-_BY_STRING = {
-    "zstd": {"name": "zstd", "configuration": {"level": 0, "checksum": False}},
-    "gzip": {"name": "gzip", "configuration": {"level": 5}},
-    "blosc": {"name": "blosc", "configuration": {"cname": "zstd", "clevel": 5, "shuffle": "shuffle", "blocksize": 0}},
-    "crc32c": {"name": "crc32c"},
-}
+#: codecs a bare name selects with their default settings (the codec classes' own defaults)
+_BY_STRING = ("zstd", "gzip", "blosc", "crc32c")
 
 
 def normalize_codecs(value: Any, *, zarr_format: int = 3, itemsize: int | None = None) -> list[dict]:
@@ -51,9 +47,7 @@ def normalize_codecs(value: Any, *, zarr_format: int = 3, itemsize: int | None =
                 codec_from_json({"name": v})  # raises UnknownCodecError for unknown names
                 out.append({"name": v})
                 continue
-            doc = dict(_BY_STRING[v])
-            if v == "blosc" and itemsize:
-                doc = {"name": "blosc", "configuration": {**doc["configuration"], "typesize": itemsize}}
+            doc = (CODECS[v](typesize=itemsize) if v == "blosc" and itemsize else CODECS[v]()).to_json()
         elif isinstance(v, Codec):
             doc = v.to_json()
         elif isinstance(v, dict):

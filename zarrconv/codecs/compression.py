@@ -23,6 +23,22 @@ def _as_bytes_like(data: Any) -> Any:
     return data
 
 
+def inflate(data: Any, limit: int | None, wbits: int = 47, name: str = "gzip") -> bytes:
+    """Decompress gzip or zlib data (``wbits`` as zlib takes it: 47 for either header, 15 for zlib), stopping
+    at ``limit + 1`` bytes: data that would expand beyond ``limit`` bytes, is truncated or corrupt raises a
+    :class:`CorruptChunkError` (so a decompression bomb costs at most ``limit`` bytes)."""
+    d = zlib.decompressobj(wbits)
+    try:
+        out = d.decompress(_as_bytes_like(data), limit + 1 if limit else 0)
+    except zlib.error as e:
+        raise CorruptChunkError(f"{name} data is corrupt: {e}") from None
+    if limit is not None and (len(out) > limit or d.unconsumed_tail):
+        raise CorruptChunkError(f"{name} data expands beyond the {limit} bytes a chunk can hold")
+    if not d.eof:
+        raise CorruptChunkError(f"{name} data is truncated")
+    return out
+
+
 @register_codec
 class GzipCodec(Codec):
     """gzip (RFC 1952) at a level 0-9, through zlib (which releases the GIL)."""
@@ -43,16 +59,7 @@ class GzipCodec(Codec):
         return c.compress(_as_bytes_like(data)) + c.flush()
 
     def decode(self, data: Any, spec: ChunkSpec, limit: int | None = None) -> bytes:
-        d = zlib.decompressobj(47)  # gzip or zlib header
-        try:
-            out = d.decompress(_as_bytes_like(data), limit + 1 if limit else 0)
-        except zlib.error as e:
-            raise CorruptChunkError(f"gzip data is corrupt: {e}") from None
-        if limit is not None and (len(out) > limit or d.unconsumed_tail):
-            raise CorruptChunkError(f"gzip data expands beyond the {limit} bytes a chunk can hold")
-        if not d.eof:
-            raise CorruptChunkError("gzip data is truncated")
-        return out
+        return inflate(data, limit)  # gzip or zlib header
 
 
 class _ZstdContexts(threading.local):

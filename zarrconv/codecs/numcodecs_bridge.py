@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import CorruptChunkError, MetadataError, UnknownCodecError
 from ..format.dtypes import v3_data_type_for
 from .base import DECODE_ERRORS, ChunkSpec, Codec
-from .compression import BloscCodec, ZstdCodec
+from .compression import BloscCodec, ZstdCodec, inflate
 
 #: numcodecs ids that transform arrays (possibly changing dtype or shape) rather than bytes.
 ARRAY_FILTER_IDS = {"delta", "fixedscaleoffset", "quantize", "bitround", "astype", "packbits", "categorize"}
@@ -61,15 +61,7 @@ def bounded_decode(codec: Any, data: Any, limit: int | None) -> Any:
     cid = getattr(codec, "codec_id", "")
     raw = memoryview(data).cast("B") if not isinstance(data, bytes) else data
     if cid in ("zlib", "gzip"):
-        import zlib
-
-        d = zlib.decompressobj(47 if cid == "gzip" else 15)
-        out = d.decompress(raw, limit + 1)
-        if len(out) > limit or d.unconsumed_tail:
-            raise _too_big(cid, limit)
-        if not d.eof:
-            raise CorruptChunkError(f"{cid} data is truncated")
-        return out
+        return inflate(raw, limit, 47 if cid == "gzip" else 15, cid)
     if cid in ("bz2", "lzma"):
         if cid == "bz2":
             import bz2

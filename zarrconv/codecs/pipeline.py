@@ -18,7 +18,7 @@ from ..errors import CodecError, CorruptChunkError, MetadataError
 from ..format.metadata import ArrayMetadata
 from .array_codecs import BytesCodec
 from .base import DECODE_ERRORS, ChunkSpec, Codec
-from .compression import BloscCodec, ZstdCodec
+from .compression import BloscCodec, ZstdCodec, inflate
 from .numcodecs_bridge import bounded_decode, get_numcodec
 from .registry import codec_from_json
 
@@ -271,12 +271,9 @@ class V2Pipeline:
             return self._exact.decode_exact(data, nbytes)
         cid = self.compressor.codec_id
         if cid in ("zlib", "gzip"):
-            import zlib
-
-            d = zlib.decompressobj(47 if cid == "gzip" else 15)
-            res = d.decompress(data, nbytes + 1)
-            if len(res) != nbytes or not d.eof:
-                raise CorruptChunkError(f"chunk decodes to more or fewer than {nbytes} bytes")
+            res = inflate(data, nbytes, 47 if cid == "gzip" else 15, cid)
+            if len(res) != nbytes:
+                raise CorruptChunkError(f"chunk decodes to {len(res)} bytes, expected {nbytes}")
             return res
         return self.compressor.decode(data, out=np.empty(nbytes, np.uint8))
 

@@ -1,28 +1,11 @@
-"""Core: Array, Group, selections to chunk plans, and chunk I/O."""
+"""Core: Array, Group, selections to chunk plans, and chunk I/O.
+
+The public names are re-exported once, by the ``zarrconv`` package itself; this package exports the
+node classes and the functions that open and create nodes, which the layers above use.
+"""
 
 from .api import create_array, create_group, open, open_array, open_group  # noqa: A004
 from .array import Array
-from .consolidated import consolidate_metadata
-from .convenience import (
-    array,
-    create,
-    empty,
-    empty_like,
-    full,
-    full_like,
-    load,
-    ones,
-    ones_like,
-    open_consolidated,
-    save,
-    save_array,
-    save_group,
-    tree,
-    zeros,
-    zeros_like,
-)
 from .group import Group
 
-__all__ = ["Array", "Group", "array", "consolidate_metadata", "create", "create_array", "create_group", "empty",
-           "empty_like", "full", "full_like", "load", "ones", "ones_like", "open", "open_array",
-           "open_consolidated", "open_group", "save", "save_array", "save_group", "tree", "zeros", "zeros_like"]
+__all__ = ["Array", "Group", "create_array", "create_group", "open", "open_array", "open_group"]
