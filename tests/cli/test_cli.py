@@ -133,6 +133,23 @@ def test_convert_v2_to_v3_rechunk_reshard_read_by_peers(tmp_path, v2_store):
     np.testing.assert_array_equal(t.read().result(), data)
 
 
+@pytest.mark.parametrize("option, expected", [
+    ("zstd:7", {"name": "zstd", "configuration": {"level": 7, "checksum": False}}),
+    ("gzip:2", {"name": "gzip", "configuration": {"level": 2}}),
+    ("blosc:9", {"name": "blosc", "configuration": {"cname": "zstd", "clevel": 9, "shuffle": "shuffle", "blocksize": 0}}),
+])
+def test_convert_compressor_level_keeps_the_codec_defaults(tmp_path, v2_store, option, expected):
+    """``--compressor NAME:LEVEL`` sets the level; every other setting is the codec's default,
+    written out in full, and zarr-python reads the result with that codec."""
+    src, data = v2_store
+    dst = tmp_path / "v3.zarr"
+    run("convert", src, dst, "--zarr-format", "3", "--compressor", option)
+    doc = json.loads((dst / "zarr.json").read_text())
+    assert doc["codecs"][-1] == expected
+    a = zarr.open_array(dst, mode="r")
+    np.testing.assert_array_equal(a[...], data)
+
+
 def test_convert_group_v3_to_v2_read_by_zarr_python(tmp_path, peer_store):
     root, img, ts = peer_store
     dst = tmp_path / "v2.zarr"

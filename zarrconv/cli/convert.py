@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..codecs import codec_from_json
 from ..convert import convert
 from .common import EXIT_OK, Progress, options_for, parse_shape_option
 
 
 def parse_compressor_option(value: str | None) -> Any:
-    """``zstd``, ``zstd:5`` (level), ``gzip:6``, ``blosc``, ``blosc:9`` or ``none`` as v3 codec documents."""
+    """``zstd``, ``zstd:5`` (level), ``gzip:6``, ``blosc``, ``blosc:9`` or ``none`` as what
+    ``zc.convert`` takes as ``compressors``: a codec name, a codec with that level, or no codec."""
     if value is None:
         return None
     name, _, level = value.partition(":")
@@ -23,12 +25,8 @@ def parse_compressor_option(value: str | None) -> Any:
         lvl = int(level)
     except ValueError:
         raise ValueError(f"compressor level in {value!r} must be an integer") from None
-    if name == "zstd":
-        return {"name": "zstd", "configuration": {"level": lvl, "checksum": False}}
-    if name == "gzip":
-        return {"name": "gzip", "configuration": {"level": lvl}}
-    if name == "blosc":
-        return {"name": "blosc", "configuration": {"cname": "zstd", "clevel": lvl, "shuffle": "shuffle", "blocksize": 0}}
+    if name in ("zstd", "gzip", "blosc"):  # the codec class fills in its own defaults for the rest
+        return codec_from_json({"name": name, "configuration": {"clevel" if name == "blosc" else "level": lvl}})
     raise ValueError(f"compressor {name!r} takes no level here; use zstd, gzip or blosc with ':LEVEL'")
 
 
