@@ -24,12 +24,12 @@ import numpy as np
 from ..core.api import open_group
 from ..core.array import Array
 from ..core.array_metadata import build_array_metadata
-from ..core.consolidated import consolidate_metadata
 from ..core.dask_writes import store_dask
 from ..core.group import Group
-from ..core.nodes import clear_node, join, node_exists, read_node, write_node
+from ..core.nodes import clear_node, join, node_exists, read_node
+from ..core.staged import StagedNodes
 from ..errors import ContainsNodeError, MetadataError, NodeNotFoundError, ShapeMismatchError
-from ..format.metadata import ArrayMetadata, GroupMetadata
+from ..format.metadata import GroupMetadata
 from ..store import make_store
 from ..store.base import Store
 from .encoding import (
@@ -54,19 +54,16 @@ class _Job:
     dask_targets: list = field(default_factory=list)
     dask_regions: list = field(default_factory=list)
     numpy_writes: list = field(default_factory=list)
-    array_meta: dict[str, ArrayMetadata] = field(default_factory=dict)
-    group_meta: dict[str, GroupMetadata] = field(default_factory=dict)
+    nodes: StagedNodes = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.nodes = StagedNodes(self.store, self.zarr_format)
 
     def write_numpy(self) -> None:
         for target, region, data in self.numpy_writes:
             target[region] = data
         self.numpy_writes.clear()
 
-    def write_metadata(self) -> None:
-        for path, meta in self.array_meta.items():
-            write_node(self.store, path, meta)
-        for path in sorted(self.group_meta, key=lambda p: -p.count("/") if p else 1):
-            write_node(self.store, path, self.group_meta[path])
 
 
 def _resolve_mode(mode: str | None, append_dim: Hashable | None, region: Region) -> str:
@@ -228,7 +225,7 @@ def _write_dataset(job: _Job, ds: Any, path: str, *, mode: str, append_dim: Hash
     _check_names(ds)
     group: Group | None = None
     arrays: dict[str, Array] = {}
-    if mode in ("a", "r+") and path not in job.group_meta:
+    if mode in ("a", "r+") and path not in job.nodes.groups:
         try:
             meta = read_node(st, path)
         except NodeNotFoundError:
@@ -279,10 +276,9 @@ def _write_dataset(job: _Job, ds: Any, path: str, *, mode: str, append_dim: Hash
     if mode != "r+":
         gattrs = {k: encode_attr_value(v) for k, v in attrs.items()}
         if group is not None:
-            job.group_meta[path] = GroupMetadata(zf, gattrs, None, group.metadata.extra)
+            job.nodes.stage_group(path, GroupMetadata(zf, gattrs, None, group.metadata.extra))
         else:
-            job.group_meta[path] = GroupMetadata(zf, gattrs)
-            _plan_parents(job, path)
+            job.nodes.stage_group(path, GroupMetadata(zf, gattrs), with_parents=True)
 
     for name, v in encoded.items():
         _plan_variable(job, path, name, v, arrays.get(name) if mode != "w" else None, mode=mode,
@@ -319,14 +315,6 @@ def _match_existing_dims(name: str, new: Any, stored: Any, region: dict | None, 
     return new
 
 
-def _plan_parents(job: _Job, path: str) -> None:
-    parts = path.split("/")[:-1] if path else []
-    for i in range(len(parts) + (1 if path else 0)):
-        p = "/".join(parts[:i])
-        if p not in job.group_meta and not node_exists(job.store, p):
-            job.group_meta[p] = GroupMetadata(job.zarr_format)
-
-
 def _plan_variable(job: _Job, group_path: str, name: str, v: Any, existing: Array | None, *, mode: str,
                    append_dim: Hashable | None, region: dict | None, strict: bool, safe_chunks: bool,
                    write_empty_chunks: bool | None, mask_fill: bool) -> None:
@@ -344,9 +332,7 @@ def _plan_variable(job: _Job, group_path: str, name: str, v: Any, existing: Arra
             axis = dims.index(append_dim)
             old = existing.shape[axis]
             shape = tuple(n + v.shape[axis] if d == axis else n for d, n in enumerate(existing.shape))
-            meta = existing.metadata.with_shape(shape)
-            job.array_meta[path] = meta
-            target = Array(st, path, meta, write_empty_chunks=write_empty)
+            target = job.nodes.stage_array(path, existing.metadata.with_shape(shape), write_empty_chunks=write_empty)
             sel[append_dim] = slice(old, shape[axis])
         elif write_empty != existing.write_empty_chunks:
             target = Array(st, path, existing.metadata, write_empty_chunks=write_empty)
@@ -360,8 +346,7 @@ def _plan_variable(job: _Job, group_path: str, name: str, v: Any, existing: Arra
             serializer=enc.pop("serializer", None) if zf == 3 else None, dimension_names=dims,
             attributes=enc_attrs, zarr_format=zf, chunk_key_encoding=enc.pop("chunk_key_encoding", None),
         )
-        job.array_meta[path] = meta
-        target = Array(st, path, meta, write_empty_chunks=write_empty)
+        target = job.nodes.stage_array(path, meta, write_empty_chunks=write_empty)
         unit = target.shards or target.chunks
     reg = tuple(sel[d] for d in dims)
     if safe_chunks and v.chunks:
@@ -378,10 +363,9 @@ def _plan_variable(job: _Job, group_path: str, name: str, v: Any, existing: Arra
 
 def _finish(job: _Job, *, consolidate: bool, metadata_first: bool) -> None:
     if not metadata_first:
-        job.write_metadata()
-    if consolidate and (job.array_meta or job.group_meta):
-        if node_exists(job.store, "") and isinstance(read_node(job.store, ""), GroupMetadata):
-            consolidate_metadata(job.store, "")
+        job.nodes.commit()
+    if consolidate:
+        job.nodes.consolidate()
 
 
 def to_zarr(
@@ -470,10 +454,10 @@ def to_zarr(
         clear_node(st, path)
     consolidate = consolidated and mode != "r+" and st.supports_consolidated
     if st.metadata_first:  # chunks need their array's metadata stored first (icechunk)
-        job.write_metadata()
+        job.nodes.commit()
     if not compute:
         job.write_numpy()
-        job.write_metadata()
+        job.nodes.commit()
         _finish(job, consolidate=consolidate, metadata_first=True)
         return _delayed_data(job)
     job.write_numpy()
