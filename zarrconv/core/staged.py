@@ -9,6 +9,7 @@ gives; the xarray writer only says what to stage.
 
 from __future__ import annotations
 
+from ..errors import NodeNotFoundError
 from ..format.metadata import ArrayMetadata, GroupMetadata
 from ..store.base import Store
 from .array import Array
@@ -53,5 +54,11 @@ class StagedNodes:
 
     def consolidate(self) -> None:
         """Consolidate the store's root group, when there is one, once documents are stored."""
-        if self and node_exists(self.store, "") and isinstance(read_node(self.store, ""), GroupMetadata):
+        if not self:
+            return
+        try:
+            root = read_node(self.store, "")  # one read, not an existence check and then a read
+        except NodeNotFoundError:
+            return
+        if isinstance(root, GroupMetadata):
             consolidate_metadata(self.store, "")
