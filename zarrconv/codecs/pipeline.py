@@ -95,6 +95,14 @@ def encode_direct(chunk: np.ndarray, spec: ChunkSpec, compress: Callable[[np.nda
     return compress(chunk)
 
 
+def encode_many_direct(chunks: np.ndarray, encode: Callable[[np.ndarray], Any], compressor: Codec | None) -> list:
+    """Encode chunks of native fixed-size items stacked along a first axis (C-contiguous): under
+    zstd in one native call (:meth:`ZstdCodec.encode_many`), else with ``encode`` one by one."""
+    if isinstance(compressor, ZstdCodec) and len(chunks):
+        return compressor.encode_many(chunks.reshape(len(chunks), -1).view(np.uint8))
+    return [encode(c) for c in chunks]
+
+
 def _limit_chain(bb: list[Codec], nbytes: int | None) -> list[int | None]:
     """Upper bounds of each bytes->bytes decoder's output, innermost first."""
     limits: list[int | None] = []
@@ -177,6 +185,11 @@ class CodecPipeline:
     def decode_many(self, raws: list) -> list[np.ndarray] | None:
         """Decode many chunks in one native call, or None if the chain cannot (see ``decode_many_direct``)."""
         return decode_many_direct(raws, self.spec, self.bb[0] if self.bb else None) if self.direct else None
+
+    def encode_many(self, chunks: np.ndarray) -> list:
+        """Encode chunks stacked along a first axis (C-contiguous, of a ``direct`` chain), the same
+        bytes as :meth:`encode` gives each (see :func:`encode_many_direct`)."""
+        return encode_many_direct(chunks, self.encode, self.bb[0] if self.bb else None)
 
     def encode(self, chunk: np.ndarray) -> Any:
         """Encode a chunk of ``spec.shape`` to bytes."""
@@ -287,6 +300,11 @@ class V2Pipeline:
     def decode_many(self, raws: list) -> list[np.ndarray] | None:
         """Decode many chunks in one native call, or None if the chain cannot (see ``decode_many_direct``)."""
         return decode_many_direct(raws, self.spec, self._exact) if self.direct else None
+
+    def encode_many(self, chunks: np.ndarray) -> list:
+        """Encode chunks stacked along a first axis (C-contiguous, of a ``direct`` chain), the same
+        bytes as :meth:`encode` gives each (see :func:`encode_many_direct`)."""
+        return encode_many_direct(chunks, self.encode, self._exact)
 
     def encode(self, chunk: np.ndarray) -> Any:
         if self.direct and self._compress is not None and chunk.dtype == self.spec.dtype:

@@ -8,8 +8,11 @@ per dimension with numpy, then combined per chunk; never per element in Python.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -154,6 +157,22 @@ class Plan:
 
     tasks: list[ChunkTask]
     out_shape: tuple[int, ...]
+    #: whether a task selects with an index array (numpy's own indexing may then not be outer indexing)
+    index_arrays: bool = True
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a plan's tuples are built: they are not garbage, and the
+    collections that tens of thousands of new tuples trigger (full ones too, which walk every object
+    of the process) took up to two thirds of building a plan of 10,000 chunks."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def orthogonal_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.ndarray]) -> Plan:
@@ -165,12 +184,14 @@ def orthogonal_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.nda
     # them into the fields of one task, all in C (~2 us a chunk, against ~30 us for a Python loop)
     dims = [list(zip(p.chunk_ids, p.chunk_sels, p.out_sels, p.complete)) for p in projs]
     if not dims:  # a 0-d array: one chunk
-        return Plan([ChunkTask((), (), (), ())], ())
+        return Plan([ChunkTask((), (), (), ())], (), False)
     new = tuple.__new__  # ChunkTask._make without its Python-level length check
-    tasks = [new(ChunkTask, zip(*combo)) for combo in itertools.product(*dims)]
+    with _gc_paused():
+        tasks = [new(ChunkTask, zip(*combo)) for combo in itertools.product(*dims)]
     if len(out_shape) < len(projs):  # integers dropped dimensions: their out_sel entries are None
         tasks = [t._replace(out_sel=tuple(o for o in t.out_sel if o is not None)) for t in tasks]
-    return Plan(tasks, out_shape)
+    arrays = any(isinstance(s, np.ndarray) for p in projs for s in (*p.chunk_sels, *p.out_sels))
+    return Plan(tasks, out_shape, arrays)
 
 
 def _numpy_is_outer(sel: tuple[DimSel, ...]) -> bool:

@@ -32,18 +32,34 @@ def is_fill(chunk: np.ndarray, fill: Any) -> bool:
     return _all_fill(chunk, fill)
 
 
+def fill_rows(chunks: np.ndarray, fill: Any) -> np.ndarray:
+    """For chunks stacked along the first axis: whether each equals ``fill`` entirely (as
+    :func:`is_fill`). The first elements of all of them are compared at once; only chunks whose
+    first element is the fill value are scanned."""
+    n = len(chunks)
+    out = np.zeros(n, bool)
+    if fill is None or n == 0 or chunks.size == 0:
+        return out
+    for i in np.flatnonzero(_equal_fill(chunks.reshape(n, -1)[:, 0], fill)):
+        out[i] = _all_fill(chunks[i], fill)
+    return out
+
+
 def _all_fill(chunk: np.ndarray, fill: Any) -> bool:
-    if chunk.dtype.kind == "f" or chunk.dtype.kind == "c":
-        if np.isnan(fill):
-            return bool(np.isnan(chunk).all())
-        return bool((chunk == fill).all())
-    if chunk.dtype.kind == "V":
-        rows = np.ascontiguousarray(chunk).reshape(-1).view(np.uint8).reshape(-1, chunk.dtype.itemsize)
-        return bool((rows == np.frombuffer(np.asarray(fill, chunk.dtype).tobytes(), np.uint8)).all())
     if chunk.dtype.kind == "O":
-        flat = chunk.reshape(-1)
-        return all(v == fill for v in flat)
-    if chunk.dtype.kind in "mM":
-        if np.isnat(np.asarray(fill, chunk.dtype)):
-            return bool(np.isnat(chunk).all())
-    return bool((chunk == fill).all())
+        return all(v == fill for v in chunk.reshape(-1))
+    return bool(_equal_fill(chunk, fill).all())
+
+
+def _equal_fill(values: np.ndarray, fill: Any) -> np.ndarray:
+    """Element by element (items of a raw type: by their bytes), whether ``values`` equal ``fill``;
+    NaN equals NaN and NaT equals NaT."""
+    kind = values.dtype.kind
+    if kind == "f" or kind == "c":
+        return np.isnan(values) if np.isnan(fill) else values == fill
+    if kind == "V":
+        rows = np.ascontiguousarray(values).reshape(-1).view(np.uint8).reshape(-1, values.dtype.itemsize)
+        return (rows == np.frombuffer(np.asarray(fill, values.dtype).tobytes(), np.uint8)).all(axis=1)
+    if kind in "mM" and np.isnat(np.asarray(fill, values.dtype)):
+        return np.isnat(values)
+    return values == fill
