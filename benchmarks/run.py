@@ -195,48 +195,32 @@ def read_op(path: str, data: np.ndarray, selection: Any = Ellipsis, times: int =
     return prepare
 
 
-#: layouts of at least this many chunks keep every written copy until their case ends (see settle_deletions)
+#: arrays of at least this many chunks are deleted only when the run ends (see :func:`discard`)
 MANY_FILES = 1000
-_deleted_unsynced = False
 
 
-def remove_tree(path: str) -> None:
-    """Delete a written array, noting when the file system has many deletions to settle."""
-    global _deleted_unsynced
-    files = sum(len(names) for _, _, names in os.walk(path))
-    shutil.rmtree(path, ignore_errors=True)
-    _deleted_unsynced = _deleted_unsynced or files >= MANY_FILES
-
-
-def settle_deletions() -> None:
-    """Before timing writes: let the file system forget what was deleted.
+def discard(path: str, layout: Layout) -> None:
+    """Delete a written array now if it has few chunks; one of many chunks stays until the run ends.
 
     On ext4 without a journal (this machine's system disk), allocating an inode skips, one by one,
-    every inode freed in the last 5 seconds, or 300 while its inode table block is unwritten
-    (the kernel's ``recently_deleted``). Right after 10,000 chunk files were deleted, creating a file
-    took 0.5-1 ms instead of ~0.1 (58 % of a create loop's time was in that scan, per ``perf``), and
-    whichever implementation wrote next paid for it. ``sync`` writes the inode tables, and after 6
-    seconds no freed inode counts as recent.
+    every inode freed in the last 60 seconds, or 300 while its inode table block is unwritten (the
+    kernel's ``recently_deleted``). Right after 10,000 chunk files were deleted, creating a file took
+    0.3-1 ms instead of ~0.05 (60 % of a create loop's time was in that scan, per ``perf``), and
+    whichever implementation wrote next paid for it. So no run deletes thousands of files between
+    two timed writes; runs started less than a few minutes after one another still pay for the
+    deletions at the end of the first.
     """
-    global _deleted_unsynced
-    if _deleted_unsynced:
-        os.sync()
-        time.sleep(6)
-        _deleted_unsynced = False
+    if layout.nchunks < MANY_FILES:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_op(root: str, data: np.ndarray, layout: Layout):
-    """``(prepare, before, cleanup)``: time creating and writing the whole array, into a new directory
-    each time; check the last copy by reading it back.
-
-    Arrays of many chunks keep every copy until ``cleanup`` (after the case), so that no write is
-    timed right after thousands of files were deleted (:func:`settle_deletions`); arrays of few, large
-    chunks delete each implementation's previous copy before its next write (a copy may be 512 MiB).
-    """
+    """``(prepare, before)``: time creating and writing the whole array, into a new directory each
+    time; check the last copy by reading it back. Each implementation's previous copy is
+    :func:`discard`-ed before its next write."""
     import zarrconv as zc
 
     written: dict[str, list[str]] = {}
-    keep = layout.nchunks >= MANY_FILES
 
     def prepare(lib: Lib) -> tuple[Callable[[], Any], Callable[[Any], bool]]:
         paths = written.setdefault(lib.name, [])
@@ -246,29 +230,18 @@ def write_op(root: str, data: np.ndarray, layout: Layout):
             lib.write(paths[-1], data, layout)
             return paths[-1]
 
-        return call, lambda path: np.array_equal(zc.open_array(path, mode="r")[...], data)
+        def check(path: str) -> bool:
+            ok = np.array_equal(zc.open_array(path, mode="r")[...], data)
+            discard(path, layout)
+            return ok
+
+        return call, check
 
     def before(lib: Lib) -> None:
-        if not keep:
-            for path in written.get(lib.name, []):
-                shutil.rmtree(path, ignore_errors=True)
+        for path in written.get(lib.name, []):
+            discard(path, layout)
 
-    def cleanup() -> None:
-        for paths in written.values():
-            for path in paths:
-                remove_tree(path)
-
-    return prepare, before, cleanup
-
-
-def timed_writes(runner: Runner, label: str, root: str, data: np.ndarray, layout: Layout) -> dict[str, Result]:
-    """The write case of ``layout``: settle earlier deletions, time every implementation, delete the copies."""
-    prepare, before, cleanup = write_op(root, data, layout)
-    settle_deletions()
-    try:
-        return runner.run(label, prepare, before)
-    finally:
-        cleanup()
+    return prepare, before
 
 
 # -- peak memory (subprocess) --------------------------------------------------------------
@@ -355,7 +328,7 @@ def run(args: argparse.Namespace) -> Table:
             if reads:
                 table.add(f"{title} read", runner.run(f"{title} read", read_op(path, data)))
             if writes:
-                table.add(f"{title} write", timed_writes(runner, f"{title} write", root, data, layout))
+                table.add(f"{title} write", runner.run(f"{title} write", *write_op(root, data, layout)))
             return path
 
         if "dense" in cases or "memory" in cases:
@@ -372,7 +345,7 @@ def run(args: argparse.Namespace) -> Table:
                     except Exception as e:
                         res[lib.name] = _failed(lib, e)
                 table.add(label, res)
-            remove_tree(path)
+            discard(path, d)
         if "many" in cases or "one" in cases:
             m = sizes.many
             title = f"{m.nchunks} chunks {_shape(m.chunks)} {m.dtype} zstd"
@@ -381,26 +354,24 @@ def run(args: argparse.Namespace) -> Table:
                 label = f"{title} read"
                 table.add(label, runner.run(label, read_op(path, data)))
                 label = f"{title} write"
-                table.add(label, timed_writes(runner, label, root, data, m))
+                table.add(label, runner.run(label, *write_op(root, data, m)))
             if "one" in cases:
                 label = f"{sizes.one_reads} reads of one {_shape(m.chunks)} chunk"
                 sel = tuple(slice(0, c) for c in m.chunks)
                 table.add(label, runner.run(label, read_op(path, data, sel, sizes.one_reads)))
         if "tiny" in cases:
             t = sizes.tiny
-            path = rw_case("tiny", f"{t.nchunks} chunks {_shape(t.chunks)} {t.dtype} zstd", t)
-            remove_tree(path)
+            rw_case("tiny", f"{t.nchunks} chunks {_shape(t.chunks)} {t.dtype} zstd", t)
         if "sharded" in cases:
             s = sizes.sharded
             path = rw_case("sharded", f"sharded {_mib(s)} inner {_shape(s.chunks)} shards {_shape(s.shards)}", s)
-            remove_tree(path)
+            discard(path, s)
         if "scaling" in cases:
             wanted = args.scaling_libs or ["zarrconv", "zarr-zarrs", "tensorstore"]
             runner = Runner([lib for lib in libs if "all" in wanted or lib.name in wanted], min(repeat, 2))
             for f in sizes.scaling_factors:
                 lay = scaled(sizes.scaling_base, f)
-                path = rw_case(f"scale{f}", f"scaling x{f}: {lay.nchunks} chunks {_shape(lay.chunks)}", lay)
-                remove_tree(path)
+                rw_case(f"scale{f}", f"scaling x{f}: {lay.nchunks} chunks {_shape(lay.chunks)}", lay)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return table
