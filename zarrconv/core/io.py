@@ -182,6 +182,12 @@ def run_pipeline(batches: Sequence, prepare: Callable[[Any], Any], work: Callabl
     else:
         pool = _executor(threads)
         depth = 2 * (threads - 1)
+        lanes = threading.Semaphore(threads - 1)  # the shared pool may have more idle threads than that
+
+        def in_lane(prepared: Any) -> Any:
+            with lanes:
+                return _as_worker(work, prepared)
+
         pending: deque = deque()
         try:
             for batch in batches:
@@ -191,7 +197,7 @@ def run_pipeline(batches: Sequence, prepare: Callable[[Any], Any], work: Callabl
                 if prepared is _FAILED:
                     continue
                 if len(pending) < depth:
-                    pending.append((batch, pool.submit(_as_worker, work, prepared)))
+                    pending.append((batch, pool.submit(in_lane, prepared)))
                 else:
                     _kept(errors, lambda b, p: finish(b, work(p)), batch, prepared)
             while pending:
