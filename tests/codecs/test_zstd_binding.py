@@ -92,3 +92,14 @@ def test_threads_use_their_own_contexts():
     for t in threads:
         t.join()
     assert not failures
+
+
+@pytest.mark.parametrize("level,checksum", [(0, False), (3, True), (-5, False)])
+def test_a_batch_compressed_in_one_call_is_the_frames_of_one_by_one(level, checksum):
+    rows = (np.arange(50 * 1024, dtype="<f8") % 89 * 0.25).reshape(50, 1024).view(np.uint8)
+    codec = ZstdCodec(level, checksum)
+    frames = codec.encode_many(rows)
+    assert frames == [codec.encode(r, None) for r in rows]
+    assert all(type(f) is bytes for f in frames)
+    np.testing.assert_array_equal(np.frombuffer(numcodecs.Zstd().decode(frames[7]), np.uint8), rows[7])
+    assert codec.encode_many(rows[:0]) == []

@@ -12,7 +12,7 @@ import pytest
 import zarrconv as zc
 from zarrconv import config
 from zarrconv.codecs.compression import ZstdCodec
-from zarrconv.core.io import run_batches
+from zarrconv.core.io import run_batches, run_pipeline
 from zarrconv.format.fill import is_fill
 from zarrconv.store.wrappers import RecordingStore
 
@@ -241,3 +241,104 @@ def test_small_inner_chunks_of_shards_decoded_in_batches_read_like_numpy(tmp_pat
     shard.write_bytes(bytes(raw))
     with config.set(threads=threads), pytest.raises(zc.CorruptChunkError, match=r"c/1/1"):
         a[...]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_run_pipeline_prepares_and_finishes_on_the_caller_and_keeps_going_after_an_error(threads: int) -> None:
+    caller = threading.get_ident()
+    seen: dict[str, set[int]] = {"prepare": set(), "finish": set(), "work": set()}
+    finished: list[int] = []
+    active, peak, lock = 0, 0, threading.Lock()
+
+    def prepare(batch: list) -> list:
+        seen["prepare"].add(threading.get_ident())
+        return [x * 10 for x in batch]
+
+    def work(prepared: list) -> list:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        seen["work"].add(threading.get_ident())
+        time.sleep(0.002)
+        with lock:
+            active -= 1
+        if prepared[0] == 30:
+            raise ValueError("batch 3 fails")
+        return [x + 1 for x in prepared]
+
+    def finish(batch: list, result: list) -> None:
+        seen["finish"].add(threading.get_ident())
+        assert result == [x * 10 + 1 for x in batch]
+        finished.extend(batch)
+
+    with config.set(threads=threads), pytest.raises(ValueError, match="batch 3 fails"):
+        run_pipeline([[i] for i in range(40)], prepare, work, finish)
+    assert sorted(finished) == [i for i in range(40) if i != 3]  # every other batch finished
+    assert seen["prepare"] == seen["finish"] == {caller}
+    assert peak <= threads  # the pool runs at most threads - 1 at once, the caller one more
+    if threads > 1:
+        assert seen["work"] - {caller}  # the pool did some of the work
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("compressor", ["zstd", "blosc", None])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_small_chunks_written_in_batches_store_what_one_by_one_encoding_stores(
+        tmp_path: Path, zarr_format: int, compressor: str | None, threads: int) -> None:
+    """Whole small chunks go through gather / fill check / encode_many / set_many: every stored
+    chunk is byte for byte what encoding it alone gives, fill-valued chunks are not stored (or are,
+    with write_empty_chunks), edge chunks hold the fill value beyond the array, and integer and
+    index-array selections write the same as numpy."""
+    comp = {"zstd": ({"name": "zstd", "configuration": {"level": 3, "checksum": True}}, {"id": "zstd", "level": 3}),
+            "blosc": ({"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5, "shuffle": "shuffle"}},
+                      {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}),
+            None: (None, None)}[compressor][zarr_format == 2]
+    data = np.random.default_rng(3).integers(1, 1000, (37, 45)).astype("f4")
+    data[8:16, 8:16] = -2.0  # one whole chunk of the fill value
+    expected = np.full(data.shape, -2.0, "f4")
+    with config.set(threads=threads):
+        a = zc.create_array(tmp_path / "a", shape=data.shape, chunks=(8, 8), dtype="f4", fill_value=-2.0,
+                            compressors=comp, zarr_format=zarr_format)
+        a[...] = data
+        expected[...] = data
+        a[9, :] = np.arange(45, dtype="f4")  # partial chunks: read-modify-write, not the batch path
+        expected[9, :] = np.arange(45, dtype="f4")
+        rows, cols = np.array([0, 1, 2, 3, 4, 5, 6, 7]), np.array([33, 32, 34, 35, 36, 37, 38, 39, 1])
+        a.oindex[rows, cols] = -data[np.ix_(rows, cols)]  # chunk (0, 4) whole through an index array
+        expected[np.ix_(rows, cols)] = -data[np.ix_(rows, cols)]
+        np.testing.assert_array_equal(a[...], expected)
+        b = zc.create_array(tmp_path / "b", shape=data.shape, chunks=(8, 8), dtype="f4", fill_value=-2.0,
+                            compressors=comp, zarr_format=zarr_format, write_empty_chunks=True)
+        b[...] = np.full(data.shape, -2.0, "f4")
+    cio = a.chunk_io
+    sep = "/" if zarr_format == 3 else "."
+    prefix = "c/" if zarr_format == 3 else ""
+    for i in range(5):
+        for j in range(6):
+            key = f"{prefix}{i}{sep}{j}"
+            chunk = np.full((8, 8), -2.0, "f4")
+            part = expected[i * 8:(i + 1) * 8, j * 8:(j + 1) * 8]
+            chunk[:part.shape[0], :part.shape[1]] = part
+            stored = (tmp_path / "a" / key)
+            if (chunk == -2.0).all():
+                assert not stored.exists(), key
+            else:
+                assert stored.read_bytes() == bytes(cio.pipeline.encode(chunk)), key
+            assert (tmp_path / "b" / key).exists(), key  # write_empty_chunks: stored all the same
+
+
+@pytest.mark.parametrize(("dtype", "fill"), [("f8", 0.0), ("f4", float("nan")), ("c8", 1 + 2j), ("M8[s]", "NaT"),
+                                             ("i2", 7), ("bool", True), ("V3", b"ab\x00")])
+def test_fill_rows_agrees_with_is_fill_chunk_by_chunk(dtype: str, fill) -> None:
+    from zarrconv.format.fill import fill_rows
+
+    value = np.asarray(fill, dtype)[()] if dtype != "V3" else np.frombuffer(fill, "V3")[0]
+    chunks = np.empty((6, 4, 5), dtype)
+    chunks[...] = value
+    other = {"M8[s]": np.datetime64(3, "s"), "bool": False, "V3": np.zeros((), "V3")[()]}.get(dtype, np.ones((), dtype)[()])
+    chunks[1, 0, 0] = other  # differs at its first element
+    chunks[2, 3, 4] = other  # differs at its last
+    chunks[4, 2, 1] = other
+    got = fill_rows(chunks, value)
+    assert got.tolist() == [is_fill(c, value) for c in chunks] == [True, False, False, True, False, True]

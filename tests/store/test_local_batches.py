@@ -1,0 +1,108 @@
+"""LocalStore's batched reads and writes: ``get_many`` reads a small file without asking its size
+and shares one descriptor among consecutive ranges of one file; ``set_many`` writes each value
+through its own temporary file, named by a per-process prefix and a counter."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from zarrconv.errors import InvalidPathError
+from zarrconv.store import LocalStore
+from zarrconv.store import local as local_module
+
+
+def _store(tmp_path: Path, files: dict[str, bytes]) -> LocalStore:
+    for key, value in files.items():
+        path = tmp_path / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(value)
+    return LocalStore(tmp_path)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2**16 - 1, 2**16, 2**16 + 1, 3 * 2**20 + 7])
+def test_get_many_reads_whole_files_of_every_size_around_the_first_read(tmp_path: Path, size: int) -> None:
+    data = os.urandom(size)
+    store = _store(tmp_path, {"c/0": data, "c/1": b"x"})
+    assert store.get_many([("c/0", None), ("c/1", None), ("c/0", None)]) == [data, b"x", data]
+    assert store.get("c/0") == data
+
+
+def test_get_many_missing_keys_and_directories_read_as_none_without_hiding_the_others(tmp_path: Path) -> None:
+    store = _store(tmp_path, {"a/b": b"one", "c": b"two"})
+    got = store.get_many([("a", None), ("a/b", None), ("missing", None), ("a/b/deeper", None), ("c", None)])
+    assert got == [None, b"one", None, None, b"two"]
+
+
+def test_get_many_ranges_of_one_file_and_of_several(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 40
+    store = _store(tmp_path, {"s/0": data, "s/1": data[::-1]})
+    requests = [("s/0", (0, 10)), ("s/0", (100, 200)), ("s/0", (-16, None)), ("s/0", (10_000, 20_000)),
+                ("s/1", (5, 9)), ("s/0", (3, None)), ("s/0", (50, 40)), ("gone", (0, 4))]
+    expected = [data[0:10], data[100:200], data[-16:], data[10_000:], data[::-1][5:9], data[3:], b"", None]
+    assert store.get_many(requests) == expected
+    assert [store.get(k, r) for k, r in requests] == expected
+
+
+def test_get_many_refuses_keys_that_leave_the_store(tmp_path: Path) -> None:
+    store = _store(tmp_path / "root", {"a": b"1"})
+    (tmp_path / "secret").write_bytes(b"no")
+    for key in ("../secret", "/etc/passwd", "a/../../secret"):
+        with pytest.raises(InvalidPathError):
+            store.get_many([("a", None), (key, None)])
+
+
+def test_get_many_opens_one_descriptor_for_consecutive_ranges_of_a_file(tmp_path: Path, monkeypatch) -> None:
+    store = _store(tmp_path, {"s/0": b"a" * 1000, "s/1": b"b" * 1000})
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path, flags, *args, **kwargs):
+        opened.append(os.fspath(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(local_module.os, "open", counting_open)
+    store.get_many([("s/0", (i * 10, i * 10 + 10)) for i in range(50)] + [("s/1", (0, 5)), ("s/0", (0, 5))])
+    assert [Path(p).name for p in opened] == ["0", "1", "0"]
+
+
+def test_set_many_writes_every_value_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    items = {f"c/{i}/{j}": os.urandom(100 + i + j) for i in range(5) for j in range(7)}
+    store.set_many(items)
+    store.set_many({"c/0/0": b"again", "c/9/9": [b"par", b"ts"]})
+    items.update({"c/0/0": b"again", "c/9/9": b"parts"})
+    assert {k: store.get(k) for k in items} == items
+    assert not [p for p in tmp_path.rglob("*") if local_module._TMP_MARK in p.name]
+    assert sorted(store.list_prefix("")) == sorted(items)
+
+
+def test_temporary_names_are_unique_across_threads_and_forked_children(tmp_path: Path) -> None:
+    names: list[str] = []
+    lock = threading.Lock()
+
+    def make() -> None:
+        mine = [local_module._temporary_name(str(tmp_path)) for _ in range(2000)]
+        with lock:
+            names.extend(mine)
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(names)) == len(names) == 8000
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a new prefix, so its counter may restart at the parent's values safely
+        os.write(write_fd, local_module._temporary_name(str(tmp_path)).encode())
+        os._exit(0)
+    os.close(write_fd)
+    child = os.read(read_fd, 4096).decode()
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    parent = local_module._temporary_name(str(tmp_path))
+    assert child.rsplit("-", 1)[0] != parent.rsplit("-", 1)[0]
