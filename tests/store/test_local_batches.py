@@ -106,3 +106,39 @@ def test_temporary_names_are_unique_across_threads_and_forked_children(tmp_path:
     os.waitpid(pid, 0)
     parent = local_module._temporary_name(str(tmp_path))
     assert child.rsplit("-", 1)[0] != parent.rsplit("-", 1)[0]
+
+
+@pytest.mark.parametrize("kind", ["local", "memory"])
+def test_read_into_reports_sizes_absent_keys_and_values_larger_than_their_view(tmp_path: Path, kind: str) -> None:
+    from zarrconv.store import MemoryStore
+
+    files = {"a": b"12345", "b": b"x" * 8, "c": b"y" * 9, "d/e": b""}
+    if kind == "local":
+        store = _store(tmp_path, files)
+        assert store.reads_into
+    else:
+        store = MemoryStore()
+        store.set_many(files)
+        assert not store.reads_into  # it copies from get_many: the core reads such stores with get_many
+    buf = bytearray(8 * 6)
+    views = [memoryview(buf)[i * 8:(i + 1) * 8] for i in range(6)]
+    assert store.read_into(["a", "b", "c", "missing", "d/e", "d"], views) == [5, 8, -1, None, 0, None]
+    assert bytes(views[0][:5]) == b"12345" and bytes(views[1]) == b"x" * 8
+
+
+def test_a_chunk_file_larger_than_any_chunk_is_refused_by_name(tmp_path: Path) -> None:
+    import numpy as np
+
+    import zarrconv as zc
+    from zarrconv import config
+
+    data = np.arange(32 * 32, dtype="f8").reshape(32, 32)
+    a = zc.create_array(tmp_path, shape=data.shape, chunks=(8, 8), dtype="f8")
+    a[...] = data
+    good = (tmp_path / "c" / "1" / "2").read_bytes()
+    (tmp_path / "c" / "1" / "2").write_bytes(good + os.urandom(4096))  # more than a frame of 512 bytes can be
+    for threads in (1, 2):
+        with config.set(threads=threads), pytest.raises(zc.CorruptChunkError, match=r"c/1/2"):
+            a[...]
+    (tmp_path / "c" / "1" / "2").write_bytes(good)
+    np.testing.assert_array_equal(a[...], data)

@@ -160,24 +160,25 @@ class ZstdCodec(Codec):
         _zstd_read_exact(b, memoryview(out).cast("B"), nbytes)
         return out
 
-    def decode_many_exact(self, frames: list, nbytes: int) -> Any:
-        """Decode frames that must each hold exactly ``nbytes`` bytes in one native call (the GIL
-        released for the whole batch, one output buffer); the results support the buffer protocol.
+    def frames_hold_exactly(self, frames: list, nbytes: int) -> bool:
+        """Whether each of ``frames`` is one whole frame declaring ``nbytes`` bytes, so that
+        :meth:`decompress_many` decodes the batch; False for any other (corrupt, a streaming frame,
+        trailing bytes, several frames): the caller then decodes one by one, which names the culprit."""
+        try:
+            return self._frames_hold_exactly(frames, nbytes)
+        except CorruptChunkError:  # a bad header
+            return False
 
-        None when a frame is not one whole frame declaring that size (corrupt, a streaming frame,
-        trailing bytes, several frames): the caller then decodes one by one, which reports the
-        culprit. Every header is checked before libzstd allocates what the headers declare.
-        """
+    @staticmethod
+    def decompress_many(frames: list, nbytes: int) -> Any:
+        """Decode frames of ``nbytes`` bytes each (see :meth:`frames_hold_exactly`) in one native call,
+        the GIL released for the whole batch; indexing the result gives each as a buffer. None if
+        libzstd refuses one. The output size of each is ``nbytes``, whatever its header says."""
+        sizes = np.full(len(frames), nbytes, np.uint64)
         try:
-            if not self._frames_hold_exactly(frames, nbytes):
-                return None
-        except CorruptChunkError:  # a bad header: the one-by-one decode names the chunk
-            return None
-        try:
-            res = _zstd.decompressor.multi_decompress_to_buffer(frames, threads=1)
+            return _zstd.decompressor.multi_decompress_to_buffer(frames, decompressed_sizes=sizes, threads=1)
         except zstandard.ZstdError:
             return None
-        return [res[i] for i in range(len(frames))]
 
     def _frames_hold_exactly(self, frames: list, nbytes: int) -> bool:
         """Whether each of ``frames`` is one whole frame declaring ``nbytes`` bytes (headers equal to

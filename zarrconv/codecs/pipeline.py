@@ -70,17 +70,28 @@ def decode_direct(raw: Any, out: np.ndarray, spec: ChunkSpec, decompressor: Zstd
         np.copyto(out, buf)
 
 
-def decode_many_direct(raws: list, spec: ChunkSpec, decompressor: ZstdCodec | BloscCodec | None) -> list[np.ndarray] | None:
-    """Decode chunks of native fixed-size items stored under zstd in one native call (the GIL
-    released for the whole batch): read-only chunk arrays, or None when the batch cannot be
-    decoded that way (another codec, or a frame that is not exactly one chunk: decode it alone)."""
-    if not isinstance(decompressor, ZstdCodec):
-        return None
-    bufs = decompressor.decode_many_exact(raws, spec.nbytes)
-    if bufs is None:
-        return None
-    dtype, shape = spec.dtype, spec.shape
-    return [np.frombuffer(b, dtype).reshape(shape) for b in bufs]
+class BatchDecode:
+    """Decoding a batch of small chunks of a chain of native fixed-size items, stored raw or under
+    zstd, in three steps: :meth:`check` and :meth:`chunk` are Python and run on the thread that
+    reads and places the chunks; :meth:`run`, the decompression, is one native call with the GIL
+    released, for any thread. So the thread decompressing never waits for the GIL (nor holds it)."""
+
+    def __init__(self, spec: ChunkSpec, codec: ZstdCodec | None) -> None:
+        self.spec, self.codec = spec, codec
+
+    def check(self, raws: list) -> bool:
+        """Whether :meth:`run` can decode these stored chunks (else decode them one by one, which names a bad one)."""
+        if self.codec is None:
+            return all(memoryview(r).nbytes == self.spec.nbytes for r in raws)
+        return self.codec.frames_hold_exactly(raws, self.spec.nbytes)
+
+    def run(self, raws: list) -> Any:
+        """The decoded batch (index it with :meth:`chunk`); None if the codec refused a chunk after all."""
+        return raws if self.codec is None else self.codec.decompress_many(raws, self.spec.nbytes)
+
+    def chunk(self, decoded: Any, i: int) -> np.ndarray:
+        """Chunk ``i`` of a decoded batch, a read-only array of the chunk's shape (no copy)."""
+        return np.frombuffer(decoded[i], self.spec.dtype).reshape(self.spec.shape)
 
 
 def encode_direct(chunk: np.ndarray, spec: ChunkSpec, compress: Callable[[np.ndarray], Any]) -> Any:
@@ -157,6 +168,9 @@ class CodecPipeline:
             and len(bb) <= 1
             and (not bb or isinstance(bb[0], ZstdCodec | BloscCodec))
         )
+        #: small chunks of this chain decode a batch at a time (raw or zstd), else None
+        self.batch_decode = BatchDecode(spec, bb[0] if bb else None) if self.direct and not (
+            bb and isinstance(bb[0], BloscCodec)) else None
 
     @property
     def sharding(self) -> Any:
@@ -182,9 +196,6 @@ class CodecPipeline:
         decode_direct(raw, out, self.spec, self.bb[0] if self.bb else None)
         return True
 
-    def decode_many(self, raws: list) -> list[np.ndarray] | None:
-        """Decode many chunks in one native call, or None if the chain cannot (see ``decode_many_direct``)."""
-        return decode_many_direct(raws, self.spec, self.bb[0] if self.bb else None) if self.direct else None
 
     def encode_many(self, chunks: np.ndarray) -> list:
         """Encode chunks stacked along a first axis (C-contiguous, of a ``direct`` chain), the same
@@ -230,6 +241,8 @@ class V2Pipeline:
             self._exact = BloscCodec()
         if self.compressor is not None and self._compress is None:
             self._compress = self.compressor.encode
+        #: small chunks of this chain decode a batch at a time (raw or zstd), else None
+        self.batch_decode = BatchDecode(spec, self._exact) if self.direct and cid in (None, "zstd") else None
         self.sharding = None
 
     def decode(self, raw: Any) -> np.ndarray:
@@ -297,9 +310,6 @@ class V2Pipeline:
         decode_direct(raw, out, self.spec, self._exact)
         return True
 
-    def decode_many(self, raws: list) -> list[np.ndarray] | None:
-        """Decode many chunks in one native call, or None if the chain cannot (see ``decode_many_direct``)."""
-        return decode_many_direct(raws, self.spec, self._exact) if self.direct else None
 
     def encode_many(self, chunks: np.ndarray) -> list:
         """Encode chunks stacked along a first axis (C-contiguous, of a ``direct`` chain), the same

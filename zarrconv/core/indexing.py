@@ -162,10 +162,11 @@ class Plan:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a plan's tuples are built: they are not garbage, and the
-    collections that tens of thousands of new tuples trigger (full ones too, which walk every object
-    of the process) took up to two thirds of building a plan of 10,000 chunks."""
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: for building and running the plan of many chunks, whose
+    tuples are not garbage. The collections that tens of thousands of new tuples trigger (full ones
+    too, which walk every object of the process) took up to two thirds of building a plan of 10,000
+    chunks. Collection resumes after (if it was on)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -186,7 +187,7 @@ def orthogonal_plan(selection: Any, shape: tuple[int, ...], offsets: list[np.nda
     if not dims:  # a 0-d array: one chunk
         return Plan([ChunkTask((), (), (), ())], (), False)
     new = tuple.__new__  # ChunkTask._make without its Python-level length check
-    with _gc_paused():
+    with gc_paused():
         tasks = [new(ChunkTask, zip(*combo)) for combo in itertools.product(*dims)]
     if len(out_shape) < len(projs):  # integers dropped dimensions: their out_sel entries are None
         tasks = [t._replace(out_sel=tuple(o for o in t.out_sel if o is not None)) for t in tasks]

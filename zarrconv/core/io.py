@@ -26,7 +26,7 @@ from ..codecs.base import DECODE_ERRORS
 from ..errors import CorruptChunkError, ZarrconvError
 from ..format.fill import fill_rows, full_chunk, is_fill
 from ..store.base import Store, joined
-from .indexing import ChunkTask, Plan, ortho_get, ortho_set
+from .indexing import ChunkTask, Plan, gc_paused, ortho_get, ortho_set
 
 #: What decoding a chunk raises for bad bytes: re-raised naming the array, store and key (:func:`chunk_error`);
 #: anything else is a bug and surfaces as itself
@@ -176,6 +176,15 @@ def run_pipeline(batches: Sequence, prepare: Callable[[Any], Any], work: Callabl
     """
     errors: list[BaseException] = []
     threads = int(config.get("threads"))
+    with gc_paused():  # the tuples of thousands of chunks are not garbage: no collections for them
+        _pipeline(batches, prepare, work, finish, threads, errors)
+    if errors:
+        raise errors[0]
+
+
+def _pipeline(batches: Sequence, prepare: Callable[[Any], Any], work: Callable[[Any], Any],
+              finish: Callable[[Any, Any], None], threads: int, errors: list[BaseException]) -> None:
+    """:func:`run_pipeline` with ``threads`` threads, keeping errors in ``errors``."""
     if threads <= 1 or len(batches) <= 1 or getattr(_local, "worker", False):
         for batch in batches:
             _kept(errors, lambda b: finish(b, work(prepare(b))), batch)
@@ -204,8 +213,6 @@ def run_pipeline(batches: Sequence, prepare: Callable[[Any], Any], work: Callabl
                 _settle(errors, finish, *pending.popleft())
         finally:
             wait([f for _, f in pending])  # nothing still runs when an error propagates
-    if errors:
-        raise errors[0]
 
 
 def _settle(errors: list[BaseException], finish: Callable[[Any, Any], None], batch: Any, future: Any) -> None:
@@ -300,8 +307,12 @@ def read(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool = False) -> 
     get = store.get
     pipe = cio.pipeline
     if _decodes_many(pipe, pointwise):
-        _read_small(cio, pipe, _small_batches(plan.tasks, pipe.spec.nbytes), out, lambda tasks: _fetch(cio, tasks),
-                    plan.index_arrays)
+        batches = _small_batches(plan.tasks, pipe.spec.nbytes)
+        if store.reads_into and batches:  # into reused buffers: no allocation per chunk
+            slots = _ReadBuffers(_stored_bound(pipe.spec.nbytes), len(batches[0]))
+            _read_small(cio, pipe, batches, out, lambda tasks: slots.fetch(cio, tasks), plan.index_arrays, slots.give)
+        else:
+            _read_small(cio, pipe, batches, out, lambda tasks: (_fetch(cio, tasks), None), plan.index_arrays)
         return
 
     def fetch_decode(tasks: list) -> None:
@@ -318,9 +329,15 @@ _MANY_MAX = 2**16  # chunks up to this size are decoded (and encoded) a batch at
 _BATCH_BYTES = 2**19  # about this many bytes of chunks per batch: 64 of 8 KiB, 16 of 32 KiB
 
 
-def _decodes_many(pipe: Any, pointwise: bool) -> bool:
-    """Whether chunks of this pipeline are decoded a batch at a time (small, zstd or raw, native)."""
+def _small_direct(pipe: Any, pointwise: bool) -> bool:
+    """Whether chunks of this pipeline are small and of native fixed-size items (``direct``): they are
+    then encoded a batch at a time (and decoded so, raw or under zstd: ``pipe.batch_decode``)."""
     return not pointwise and pipe is not None and pipe.direct and pipe.spec.nbytes <= _MANY_MAX
+
+
+def _decodes_many(pipe: Any, pointwise: bool) -> bool:
+    """Whether chunks of this pipeline are decoded a batch at a time (small, raw or zstd)."""
+    return _small_direct(pipe, pointwise) and pipe.batch_decode is not None
 
 
 def _small_batches(items: list, nbytes: int) -> list[list]:
@@ -331,6 +348,44 @@ def _small_batches(items: list, nbytes: int) -> list[list]:
     return [items[i:i + per] for i in range(0, len(items), per)]
 
 
+def _stored_bound(nbytes: int) -> int:
+    """More bytes than any stored chunk of ``nbytes`` bytes, raw or one zstd frame, can have (libzstd's
+    compress bound, a frame header and a checksum included): a larger value is not a chunk of the batch path."""
+    return nbytes + (nbytes >> 8) + (((128 << 10) - nbytes) >> 11 if nbytes < 128 << 10 else 0) + 64
+
+
+class _ReadBuffers:
+    """Buffers that batches of small chunks are read into (``Store.read_into``), one per batch in
+    flight: taken when a batch is read, given back once it is placed, and kept for this thread's next
+    reads. Reading into new bytes objects instead cost ~7 us a chunk in page faults, as the heap grew
+    for each batch and was handed back to the system after it."""
+
+    _KEEP = 32 << 20  # bytes of buffers kept per thread between reads
+
+    def __init__(self, slot: int, per: int) -> None:
+        self.slot, self.size = slot, slot * per
+        free = getattr(_local, "read_buffers", None)
+        if free is None:
+            free = _local.read_buffers = []
+        self.free: list[np.ndarray] = free
+
+    def fetch(self, cio: ChunkIO, tasks: list[ChunkTask]) -> tuple[list[tuple[ChunkTask, str, Any]], np.ndarray]:
+        """``(task, key, bytes or None)`` of a batch (the bytes: views into the batch's buffer), and the buffer."""
+        i = next((i for i, b in enumerate(self.free) if b.nbytes >= self.size), None)
+        buf = np.empty(self.size, np.uint8) if i is None else self.free.pop(i)
+        keys = [cio.key(t.coords) for t in tasks]
+        whole, slot = memoryview(buf), self.slot
+        views = [whole[i * slot:(i + 1) * slot] for i in range(len(keys))]
+        blobs = [None if n is None else v[:n] if n >= 0 else cio.store.get(k)  # larger than a chunk: as it is
+                 for k, v, n in zip(keys, views, cio.store.read_into(keys, views))]
+        return list(zip(tasks, keys, blobs)), buf
+
+    def give(self, buf: np.ndarray) -> None:
+        """Keep ``buf`` for the next batch (or the next read), up to :attr:`_KEEP` bytes of them."""
+        if sum(b.nbytes for b in self.free) + buf.nbytes <= self._KEEP:
+            self.free.append(buf)
+
+
 def _fetch(cio: ChunkIO, tasks: list[ChunkTask]) -> list[tuple[ChunkTask, str, Any]]:
     """``(task, key, bytes or None)`` of a batch of chunks, read in one ``get_many``."""
     keys = [cio.key(t.coords) for t in tasks]
@@ -338,33 +393,49 @@ def _fetch(cio: ChunkIO, tasks: list[ChunkTask]) -> list[tuple[ChunkTask, str, A
 
 
 def _read_small(cio: ChunkIO, pipe: Any, batches: list, out: np.ndarray,
-                fetch: Callable[[list], list[tuple[ChunkTask, str, Any]]], index_arrays: bool) -> None:
+                fetch: Callable[[list], tuple[list[tuple[ChunkTask, str, Any]], Any]], index_arrays: bool,
+                release: Callable[[Any], None] | None = None) -> None:
     """Read batches of small chunks through :func:`run_pipeline`: this thread reads a batch's bytes
-    (``fetch``) and places decoded chunks; the pool decodes each batch in one native call.
-    ``index_arrays``: whether a task selects with an index array (:attr:`Plan.index_arrays`)."""
-    def decode(triples: list) -> tuple[list, Any]:
+    (``fetch``: the ``(task, key, bytes)`` and a buffer that holds them, handed to ``release`` once
+    the batch is placed), checks them and places the decoded chunks; the pool decompresses each batch
+    in one native call (``pipe.batch_decode``). ``index_arrays``: :attr:`Plan.index_arrays`."""
+    batch = pipe.batch_decode
+
+    def read(tasks: list) -> tuple[list, list, bool, Any]:
+        triples, buf = fetch(tasks)
         present = [b for _, _, b in triples if b is not None]
-        return triples, (pipe.decode_many(present) if present else [])
+        return triples, present, batch.check(present), buf
 
-    run_pipeline(batches, fetch, decode, lambda _, done: _place_many(cio, pipe, *done, out, index_arrays))
+    def decode(fetched: tuple[list, list, bool, Any]) -> tuple[list, Any, Any]:
+        triples, present, ok, buf = fetched
+        return triples, (batch.run(present) if ok and present else None if present else ()), buf
+
+    def place(_: Any, decoded: tuple[list, Any, Any]) -> None:
+        triples, chunks, buf = decoded
+        _place_many(cio, pipe, triples, chunks, out, index_arrays)
+        if release is not None:
+            release(buf)
+
+    run_pipeline(batches, read, decode, place)
 
 
-def _place_many(cio: ChunkIO, pipe: Any, triples: list[tuple[ChunkTask, str, Any]], chunks: list | None,
+def _place_many(cio: ChunkIO, pipe: Any, triples: list[tuple[ChunkTask, str, Any]], decoded: Any,
                 out: np.ndarray, index_arrays: bool) -> None:
-    """Copy a batch of decoded chunks (in the order of the present ones of ``triples``) into place,
-    missing ones as the fill value. ``chunks`` None: the batch could not be decoded in one call, so
-    it is decoded chunk by chunk, which names a bad one."""
-    if chunks is None:
+    """Copy a batch of decoded chunks (the present ones of ``triples``, in order) into place, missing
+    ones as the fill value. ``decoded`` None: the batch could not be decoded in one call, so it is
+    decoded chunk by chunk, which names a bad one."""
+    if decoded is None:
         for t, k, b in triples:
             _place(cio, pipe, t, k, b, out, False)
         return
+    chunk = pipe.batch_decode.chunk
     present = [t for t, _, b in triples if b is not None]
     if index_arrays:  # numpy's indexing may not be outer indexing
-        for t, chunk in zip(present, chunks):
-            ortho_set(out, t.out_sel, ortho_get(chunk, t.chunk_sel))
+        for i, t in enumerate(present):
+            ortho_set(out, t.out_sel, ortho_get(chunk(decoded, i), t.chunk_sel))
     else:  # ints and slices: numpy's own indexing is outer indexing
-        for t, chunk in zip(present, chunks):
-            out[t.out_sel] = chunk[t.chunk_sel]
+        for i, t in enumerate(present):
+            out[t.out_sel] = chunk(decoded, i)[t.chunk_sel]
     if len(present) < len(triples):
         for t, _, b in triples:
             if b is None:
@@ -447,7 +518,7 @@ def _read_sharded(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool) ->
         blobs = store.get_many([(key, rng) for _, key, rng in ranges]) if ranges else []
         ready.extend((t, key, _check_range(cio, key, rng, blob)) for (t, key, rng), blob in zip(ranges, blobs))
         if many:
-            _read_small(cio, pipe, _small_batches(ready, pipe.spec.nbytes), out, lambda triples: triples,
+            _read_small(cio, pipe, _small_batches(ready, pipe.spec.nbytes), out, lambda triples: (triples, None),
                         plan.index_arrays)
             return
 
@@ -467,8 +538,8 @@ def _read_sharded(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool) ->
         work.extend((t, key, None, rng) for t, key, rng in ranges)
 
     if many:  # small inner chunks: read a batch of byte ranges, then one native decode
-        _read_small(cio, pipe, _small_batches(work, pipe.spec.nbytes), out, lambda batch: _fetch_ranges(cio, batch),
-                    plan.index_arrays)
+        _read_small(cio, pipe, _small_batches(work, pipe.spec.nbytes), out,
+                    lambda batch: (_fetch_ranges(cio, batch), None), plan.index_arrays)
         return
 
     def fetch_decode(batch: list) -> None:
@@ -557,7 +628,7 @@ def write(cio: ChunkIO, plan: Plan, value: np.ndarray, pointwise: bool = False) 
 
     if not store.prefers_single_batch:
         tasks = plan.tasks
-        if _decodes_many(cio.pipeline, pointwise) and any(t.complete for t in tasks):
+        if _small_direct(cio.pipeline, pointwise) and any(t.complete for t in tasks):
             _write_small(cio, cio.pipeline, [t for t in tasks if t.complete], value, plan.index_arrays)
             tasks = [t for t in tasks if not t.complete]
         if tasks:

@@ -87,6 +87,9 @@ class Store(ABC):
         supports_consolidated: false for stores that keep their own index of the hierarchy
             (icechunk), where consolidated metadata only adds a document every writer must
             rewrite (and so a conflict between sessions).
+        reads_into: true when :meth:`read_into` reads straight into the caller's buffers (local
+            files); elsewhere it copies what :meth:`get_many` returns, so the core uses
+            :meth:`get_many` instead.
     """
 
     read_only: bool = False
@@ -94,6 +97,7 @@ class Store(ABC):
     writes_parts: bool = False
     metadata_first: bool = False
     supports_consolidated: bool = True
+    reads_into: bool = False
 
     def __init__(self, read_only: bool = False) -> None:
         self.read_only = read_only
@@ -152,6 +156,23 @@ class Store(ABC):
     def get_many(self, requests: Sequence[tuple[str, ByteRange | None]]) -> list[bytes | None]:
         """Batched :meth:`get`, results in request order."""
         return [self.get(k, r) for k, r in requests]
+
+    def read_into(self, keys: Sequence[str], views: Sequence[memoryview]) -> list[int | None]:
+        """Read each key's whole value into the start of its view (a writable byte buffer): per key,
+        the number of bytes read, ``-1`` when the value is larger than its view (the view's content
+        is then undefined: read that key with :meth:`get`), None when the key is absent."""
+        out: list[int | None] = []
+        for view, data in zip(views, self.get_many([(k, None) for k in keys])):
+            if data is None:
+                out.append(None)
+                continue
+            n = memoryview(data).nbytes
+            if n > view.nbytes:
+                out.append(-1)
+            else:
+                view[:n] = memoryview(data).cast("B")
+                out.append(n)
+        return out
 
     def sizes(self, keys: Sequence[str]) -> list[int]:
         """The size in bytes of each key (0 for a missing key), in order; stores that can ask

@@ -104,6 +104,7 @@ class LocalStore(Store):
     """Files below ``root``; directories are created on demand."""
 
     writes_parts = True
+    reads_into = True
     _thread_locks = ("_dir_mutex",)
 
     def __init__(self, root: str | os.PathLike, read_only: bool = False, fsync: bool = False) -> None:
@@ -238,6 +239,29 @@ class LocalStore(Store):
         finally:
             if fd is not None:
                 os.close(fd)
+        return out
+
+    def read_into(self, keys: Sequence[str], views: Sequence[memoryview]) -> list[int | None]:
+        """:meth:`Store.read_into` with one ``preadv`` into each view (no allocation: kept bytes
+        objects of small chunks cost ~7 us a chunk in page faults as the heap grew and shrank). A
+        value that fills its view is checked against the file's size."""
+        out: list[int | None] = []
+        for key, view in zip(keys, views):
+            path, fd = self._open(key)
+            if fd is None:
+                out.append(None)
+                continue
+            try:
+                n = os.preadv(fd, [view], 0)
+                if n == view.nbytes and os.fstat(fd).st_size > n:
+                    n = -1
+            except IsADirectoryError:
+                n = None
+            except OSError as e:
+                raise StoreError(f"cannot read {path}: {e}") from e
+            finally:
+                os.close(fd)
+            out.append(n)
         return out
 
     def exists(self, key: str) -> bool:
