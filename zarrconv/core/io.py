@@ -72,13 +72,14 @@ _pool_lock = threading.Lock()
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    """The shared pool, rebuilt after fork or when the thread setting changes."""
+    """The shared pool of ``workers - 1`` threads (the caller of :func:`run_batches` or
+    :func:`run_pipeline` is the last one), rebuilt after fork or when the thread setting changes."""
     global _pool, _pool_key
     key = (os.getpid(), workers)
     if _pool_key != key:
         with _pool_lock:
             if _pool_key != key:
-                _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zarrconv")
+                _pool = ThreadPoolExecutor(max_workers=max(1, workers - 1), thread_name_prefix="zarrconv")
                 _pool_key = key
     return _pool  # type: ignore[return-value]
 
@@ -191,12 +192,6 @@ def _pipeline(batches: Sequence, prepare: Callable[[Any], Any], work: Callable[[
     else:
         pool = _executor(threads)
         depth = 2 * (threads - 1)
-        lanes = threading.Semaphore(threads - 1)  # the shared pool may have more idle threads than that
-
-        def in_lane(prepared: Any) -> Any:
-            with lanes:
-                return _as_worker(work, prepared)
-
         pending: deque = deque()
         try:
             for batch in batches:
@@ -206,7 +201,7 @@ def _pipeline(batches: Sequence, prepare: Callable[[Any], Any], work: Callable[[
                 if prepared is _FAILED:
                     continue
                 if len(pending) < depth:
-                    pending.append((batch, pool.submit(in_lane, prepared)))
+                    pending.append((batch, pool.submit(_as_worker, work, prepared)))
                 else:
                     _kept(errors, lambda b, p: finish(b, work(p)), batch, prepared)
             while pending:
