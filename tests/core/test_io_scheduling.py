@@ -342,3 +342,27 @@ def test_fill_rows_agrees_with_is_fill_chunk_by_chunk(dtype: str, fill) -> None:
     chunks[4, 2, 1] = other
     got = fill_rows(chunks, value)
     assert got.tolist() == [is_fill(c, value) for c in chunks] == [True, False, False, True, False, True]
+
+
+def test_read_buffers_are_reused_and_bounded(tmp_path: Path) -> None:
+    """Small-chunk reads of a local array go into per-thread buffers kept between reads: arrays of
+    other chunk sizes read right, and the buffers kept stay within their bound, the smallest dropped."""
+    from zarrconv.core import io
+
+    arrays = []
+    for i, (shape, chunks) in enumerate((((64, 64), (8, 8)), ((256, 256), (64, 64)), ((32, 4096), (16, 512)))):
+        data = np.random.default_rng(i).random(shape)
+        a = zc.create_array(tmp_path / str(i), shape=shape, chunks=chunks, dtype="f8")
+        a[...] = data
+        arrays.append((a, data))
+    for _ in range(3):
+        for a, data in arrays:
+            for threads in (1, 2):
+                with config.set(threads=threads):
+                    np.testing.assert_array_equal(a[...], data)
+    kept = io._local.read_buffers
+    assert kept and sum(b.nbytes for b in kept) <= io._ReadBuffers._KEEP
+    before = {id(b) for b in kept}
+    with config.set(threads=2):
+        np.testing.assert_array_equal(arrays[2][0][...], arrays[2][1])
+    assert {id(b) for b in io._local.read_buffers} == before  # the same buffers again, none new

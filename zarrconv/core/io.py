@@ -355,7 +355,7 @@ class _ReadBuffers:
     reads. Reading into new bytes objects instead cost ~7 us a chunk in page faults, as the heap grew
     for each batch and was handed back to the system after it."""
 
-    _KEEP = 32 << 20  # bytes of buffers kept per thread between reads
+    _KEEP = 8 << 20  # bytes of buffers kept per thread between reads (a batch is ~0.5-4 MiB)
 
     def __init__(self, slot: int, per: int) -> None:
         self.slot, self.size = slot, slot * per
@@ -376,9 +376,11 @@ class _ReadBuffers:
         return list(zip(tasks, keys, blobs)), buf
 
     def give(self, buf: np.ndarray) -> None:
-        """Keep ``buf`` for the next batch (or the next read), up to :attr:`_KEEP` bytes of them."""
-        if sum(b.nbytes for b in self.free) + buf.nbytes <= self._KEEP:
-            self.free.append(buf)
+        """Keep ``buf`` for the next batch (or the next read): up to :attr:`_KEEP` bytes of buffers,
+        the smallest dropped first (those too small for the arrays read lately)."""
+        self.free.append(buf)
+        while len(self.free) > 1 and sum(b.nbytes for b in self.free) > self._KEEP:
+            self.free.pop(min(range(len(self.free)), key=lambda i: self.free[i].nbytes))
 
 
 def _fetch(cio: ChunkIO, tasks: list[ChunkTask]) -> list[tuple[ChunkTask, str, Any]]:
