@@ -1,5 +1,5 @@
-"""LocalStore's batched reads and writes: ``get_many`` reads a small file without asking its size
-and shares one descriptor among consecutive ranges of one file; ``set_many`` writes each value
+"""LocalStore's batched reads and writes: ``get_many`` shares one descriptor among consecutive
+ranges of one file, ``read_into`` reads into the caller's buffers; ``set_many`` writes each value
 through its own temporary file, named by a per-process prefix and a counter."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _store(tmp_path: Path, files: dict[str, bytes]) -> LocalStore:
 
 
 @pytest.mark.parametrize("size", [0, 1, 2**16 - 1, 2**16, 2**16 + 1, 3 * 2**20 + 7])
-def test_get_many_reads_whole_files_of_every_size_around_the_first_read(tmp_path: Path, size: int) -> None:
+def test_get_many_reads_whole_files_of_every_size(tmp_path: Path, size: int) -> None:
     data = os.urandom(size)
     store = _store(tmp_path, {"c/0": data, "c/1": b"x"})
     assert store.get_many([("c/0", None), ("c/1", None), ("c/0", None)]) == [data, b"x", data]

@@ -65,20 +65,12 @@ def _write_all(fd: int, parts: list) -> None:
 
 
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0)
-_FIRST_READ = 2**16  # get_many reads this much of a whole file before asking its size
 
 
-def _read_rest(fd: int, head: bytes) -> bytes:
-    """The whole file ``fd``, of which ``head`` (its first bytes, read with ``pread`` at 0) is known:
-    ``head`` itself when it is shorter than :data:`_FIRST_READ` (the file ended there), else the rest
-    read on from the size ``fstat`` gives (short reads resumed: network file systems)."""
-    if head and len(head) < _FIRST_READ:
-        return head
-    size = os.fstat(fd).st_size
-    if len(head) >= size:
-        return head
-    parts = [head] if head else []
-    done = len(head)
+def _read_whole(fd: int, size: int) -> bytes:
+    """The whole file ``fd`` of ``size`` bytes (short reads resumed: network file systems)."""
+    parts: list[bytes] = []
+    done = 0
     while done < size:
         more = os.pread(fd, size - done, done)
         if not more:
@@ -194,9 +186,8 @@ class LocalStore(Store):
         if fd is None:
             return None
         try:
-            if byte_range is None:
-                return _read_rest(fd, b"")
-            return _read_range(fd, os.fstat(fd).st_size, byte_range)
+            size = os.fstat(fd).st_size
+            return _read_whole(fd, size) if byte_range is None else _read_range(fd, size, byte_range)
         except IsADirectoryError:
             return None
         except OSError as e:
@@ -205,10 +196,9 @@ class LocalStore(Store):
             os.close(fd)
 
     def get_many(self, requests: Sequence[tuple[str, ByteRange | None]]) -> list[bytes | None]:
-        """Batched :meth:`get`, with fewer system calls a value: a whole file is read with one
-        ``read`` of up to 64 KiB first (no ``fstat`` for a small chunk; a larger file is then read
-        on from there), and consecutive ranges of one file (a shard's inner chunks) share one
-        descriptor and one ``fstat``."""
+        """Batched :meth:`get`; consecutive requests of one file (a shard's index and inner chunks)
+        share one descriptor and one ``fstat``. (Batches of small chunks are read with
+        :meth:`read_into` instead.)"""
         out: list[bytes | None] = []
         key = path = None
         fd: int | None = None
@@ -226,12 +216,9 @@ class LocalStore(Store):
                     out.append(None)
                     continue
                 try:
-                    if rng is None:
-                        out.append(_read_rest(fd, os.pread(fd, _FIRST_READ, 0)))
-                        continue
                     if size < 0:
                         size = os.fstat(fd).st_size
-                    out.append(_read_range(fd, size, rng))
+                    out.append(_read_whole(fd, size) if rng is None else _read_range(fd, size, rng))
                 except IsADirectoryError:  # a key that is a directory: absent, as get() says
                     out.append(None)
         except OSError as e:
