@@ -79,6 +79,13 @@ class BatchDecode:
     def __init__(self, spec: ChunkSpec, codec: ZstdCodec | None) -> None:
         self.spec, self.codec = spec, codec
 
+    @property
+    def stored_bound(self) -> int:
+        """More bytes than any chunk this decode accepts is stored in (the codec's
+        ``encoded_size_bound``, plus one): a value that fills a buffer of this size is not such a chunk."""
+        n = self.spec.nbytes
+        return (n if self.codec is None else self.codec.encoded_size_bound(n)) + 1
+
     def check(self, raws: list) -> bool:
         """Whether :meth:`run` can decode these stored chunks (else decode them one by one, which names a bad one)."""
         if self.codec is None:

@@ -305,7 +305,7 @@ def read(cio: ChunkIO, plan: Plan, out: np.ndarray, pointwise: bool = False) -> 
     if _decodes_many(pipe, pointwise):
         batches = _small_batches(plan.tasks, pipe.spec.nbytes)
         if store.reads_into and batches:  # into reused buffers: no allocation per chunk
-            slots = _ReadBuffers(_stored_bound(pipe.spec.nbytes), len(batches[0]))
+            slots = _ReadBuffers(pipe.batch_decode.stored_bound, len(batches[0]))
             _read_small(cio, pipe, batches, out, lambda tasks: slots.fetch(cio, tasks), plan.index_arrays, slots.give)
         else:
             _read_small(cio, pipe, batches, out, lambda tasks: (_fetch(cio, tasks), None), plan.index_arrays)
@@ -342,12 +342,6 @@ def _small_batches(items: list, nbytes: int) -> list[list]:
     per = max(8, min(64, _BATCH_BYTES // max(1, nbytes)))
     per = max(1, min(per, math.ceil(len(items) / (4 * max(1, int(config.get("threads")))))))
     return [items[i:i + per] for i in range(0, len(items), per)]
-
-
-def _stored_bound(nbytes: int) -> int:
-    """More bytes than any stored chunk of ``nbytes`` bytes, raw or one zstd frame, can have (libzstd's
-    compress bound, a frame header and a checksum included): a larger value is not a chunk of the batch path."""
-    return nbytes + (nbytes >> 8) + (((128 << 10) - nbytes) >> 11 if nbytes < 128 << 10 else 0) + 64
 
 
 class _ReadBuffers:
