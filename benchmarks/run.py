@@ -239,8 +239,9 @@ def discard(path: str, layout: Layout) -> None:
     kernel's ``recently_deleted``). Right after 10,000 chunk files were deleted, creating a file took
     0.3-1 ms instead of ~0.05 (60 % of a create loop's time was in that scan, per ``perf``), and
     whichever implementation wrote next paid for it. So no run deletes thousands of files between
-    two timed writes; runs started less than a few minutes after one another still pay for the
-    deletions at the end of the first.
+    two timed writes; runs started less than five minutes after one another still pay for the
+    deletions at the end of the first (the new files dirty the inode-table blocks of the deleted
+    ones, which keeps those in the 300-second window).
     """
     if layout.nchunks < MANY_FILES:
         shutil.rmtree(path, ignore_errors=True)
