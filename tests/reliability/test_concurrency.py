@@ -288,3 +288,55 @@ def test_one_threads_unlock_never_releases_another_threads_lock(tmp_path) -> Non
         t.join()
     assert got.wait(10)
     waiter.join()
+
+
+def _finishes(fn: Any, timeout: float = 20) -> bool:
+    """Whether ``fn()`` returns within ``timeout`` seconds (run in a daemon thread, so that a
+    deadlock fails the test instead of hanging the suite)."""
+    t = threading.Thread(target=fn, daemon=True)
+    t.start()
+    t.join(timeout)
+    return not t.is_alive()
+
+
+@pytest.mark.parametrize("kind", ["memory", "local"])
+def test_one_thread_nests_lock_and_lock_many(tmp_path, kind) -> None:
+    """A thread holding ``lock(k)`` may take ``lock_many`` of keys that include ``k`` (the same
+    stripe, certainly) and then ``lock(k)`` again. With plain locks this hung; in the suite it hung
+    at random, whenever two different keys' hashes fell on one of the 64 stripes."""
+    from zarrconv.store import LocalStore
+
+    store = MemoryStore() if kind == "memory" else LocalStore(tmp_path)
+
+    def nest() -> None:
+        with store.lock("k"), store.lock_many(["a", "k"]), store.lock("k"):
+            pass
+
+    assert _finishes(nest)
+    assert _finishes(nest)  # and every hold was released: once more from another thread
+
+
+def test_nested_holds_keep_the_byte_until_the_outer_one_ends(tmp_path) -> None:
+    """POSIX record locks do not count: releasing a byte once releases it. The inner release of a
+    nested hold must leave the byte locked against other processes until the outer hold ends."""
+    import subprocess
+
+    from zarrconv.store import LocalStore
+
+    store = LocalStore(tmp_path)
+    lock_file = str(tmp_path / ".zarrconv.lock")
+
+    def other_process_can_lock() -> bool:
+        return subprocess.run([sys.executable, "-c", _TRY_LOCK, lock_file, "c/0/0"]).returncode == 0
+
+    seen: list[bool] = []
+
+    def nest() -> None:
+        with store.lock("c/0/0"):
+            with store.lock_many(["c/0/0", "c/1/1"]):
+                seen.append(other_process_can_lock())
+            seen.append(other_process_can_lock())  # the inner release must not have unlocked it
+
+    assert _finishes(nest, 60)
+    assert seen == [False, False]
+    assert other_process_can_lock()

@@ -104,7 +104,9 @@ class Store(ABC):
         self._init_locks()
 
     def _init_locks(self) -> None:
-        self._locks = [threading.Lock() for _ in range(64)]
+        # re-entrant: keys share 64 stripes, so a thread holding one key's lock that takes another
+        # key's (a lock_many inside a lock) may meet its own stripe again; a plain Lock then hung
+        self._locks = [threading.RLock() for _ in range(64)]
 
     #: attributes of a subclass that hold thread locks: left out when pickled, new after unpickling
     _thread_locks: tuple[str, ...] = ()
@@ -246,8 +248,9 @@ class Store(ABC):
     def lock_many(self, keys: Sequence[str]) -> Iterator[None]:
         """:meth:`lock` of several keys at once, for a batched read-modify-write.
 
-        The locks are taken in one global order, so two ``lock_many`` never deadlock. A store
-        that overrides :meth:`lock` must override this too.
+        The locks are taken in one global order, so two ``lock_many`` never deadlock, and they are
+        re-entrant, so a thread may nest ``lock`` and ``lock_many`` of any keys. A store that
+        overrides :meth:`lock` must override this too.
         """
         with ExitStack() as stack:
             for i in sorted({hash(k) % len(self._locks) for k in keys}):

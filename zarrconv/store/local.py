@@ -393,15 +393,19 @@ class _LockFile:
     Closing *any* descriptor of a file drops *every* POSIX lock the process holds on it, so the
     descriptor is shared and closed only when no lock is held or awaited. Thread locks are
     chosen by the locked byte, so two threads (of any store objects on this root) never hold
-    the same byte at once: one thread's unlock cannot release another's lock.
+    the same byte at once: one thread's unlock cannot release another's lock. They are
+    re-entrant, and each byte counts its holds (``held``), so one thread may nest holds of the
+    same byte (``lock`` of a key, then ``lock_many`` of keys that include it): the byte is
+    locked at the first hold and unlocked at the last release, not at the inner one.
     """
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.stripes = [threading.Lock() for _ in range(64)]
+        self.stripes = [threading.RLock() for _ in range(64)]
         self.mutex = threading.Lock()
         self.fd: int | None = None
         self.users = 0
+        self.held: dict[int, int] = {}  # byte -> holds; each changed only by its stripe's owner
 
     @contextmanager
     def hold(self, offsets: list[int]) -> Iterator[None]:
@@ -425,12 +429,17 @@ class _LockFile:
             taken: list[int] = []
             try:
                 for offset in offsets:
-                    fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
+                    if not self.held.get(offset):
+                        fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
+                    self.held[offset] = self.held.get(offset, 0) + 1
                     taken.append(offset)
                 yield
             finally:
                 for offset in taken:
-                    fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+                    self.held[offset] -= 1
+                    if not self.held[offset]:
+                        del self.held[offset]
+                        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
                 with self.mutex:
                     self.users -= 1
                     if self.users == 0:
