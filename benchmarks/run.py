@@ -8,10 +8,10 @@ writes the same data with the same codecs, in this one run::
     python benchmarks/run.py --quick    # small smoke run (seconds)
 
 Reads are timed with the array already open (the metadata read is not counted); writes
-include creating the array. Each timing is the best of ``--repeat`` runs (more for cases shorter than ``--min-time``). Every read
-result is compared with the source data and every written array is read back with
-zarrconv and compared, so a wrong answer shows as ``WRONG`` instead of a fast time.
-Peak memory of a full read is measured in a fresh subprocess per implementation
+include creating the array. Each timing is the best of ``--repeat`` runs (more for cases
+shorter than ``--min-time``). Every read result is compared with the source data and every
+written array is read back with zarrconv and compared, so a wrong answer shows as ``WRONG``
+instead of a fast time. Peak memory of a full read is measured in a fresh subprocess per implementation
 (peak resident size, VmHWM, after the read minus the resident size before it).
 """
 
@@ -195,8 +195,8 @@ class Runner:
                 if before is not None:
                     before(lib)
                 secs, value = timed(fn)
-            res.seconds = secs if res.seconds is None else min(res.seconds, secs)
             res.samples.append(secs)
+            res.seconds = min(res.samples)
             res.value = value
         except Exception as e:
             results[lib.name] = _failed(lib, e)
