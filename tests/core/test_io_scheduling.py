@@ -366,3 +366,28 @@ def test_read_buffers_are_reused_and_bounded(tmp_path: Path) -> None:
     with config.set(threads=2):
         np.testing.assert_array_equal(arrays[2][0][...], arrays[2][1])
     assert {id(b) for b in io._local.read_buffers} == before  # the same buffers again, none new
+
+
+@pytest.mark.parametrize(("shape", "chunks"), [((20, 300), (1, 10)), ((6, 7, 500), (1, 2, 5)), ((4, 5000), (1, 10))])
+def test_whole_small_chunks_are_stored_a_row_per_batch_where_rows_are_short(
+        tmp_path: Path, shape: tuple[int, ...], chunks: tuple[int, ...]) -> None:
+    """Each ``set_many`` of a write of whole small chunks ends at the end of a row of chunks (one
+    directory of ``/``-separated keys, stored with one rename when new) unless the row is longer than
+    two batches; no chunk is stored twice or left out."""
+    rec = RecordingStore(zc.store.LocalStore(tmp_path))
+    data = np.arange(int(np.prod(shape)), dtype="i4").reshape(shape) + 1
+    with config.set(threads=2):
+        a = zc.create_array(rec, shape=shape, chunks=chunks, dtype="i4")
+        rec.clear()
+        a[...] = data
+    grid = [-(-s // c) for s, c in zip(shape, chunks)]
+    row = grid[-1]
+    calls = [[tuple(map(int, k.split("/")[1:])) for k in call] for call in rec.write_calls]
+    assert sorted(c for call in calls for c in call) == sorted(np.ndindex(*grid))
+    longest = max(len(call) for call in calls)
+    for call in calls:
+        ends_a_row = call[-1][-1] == row - 1
+        assert ends_a_row or len(call) == longest, call[-1]
+        if row <= longest // 2:  # short rows: never split between two calls
+            assert call[0][-1] == 0 and ends_a_row
+    np.testing.assert_array_equal(zc.open_array(tmp_path)[...], data)

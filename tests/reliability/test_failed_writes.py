@@ -149,3 +149,25 @@ def test_disk_full_keeps_what_was_written(tiny_disk: Path) -> None:
         assert np.array_equal(got[r:r + 4], old) or np.array_equal(got[r:r + 4], new[r:r + 4]), r
     assert zc.check(root).ok
     assert not [p for p in root.rglob("*") if ".zarrconv-tmp-" in p.name], "temporary files left behind"
+
+
+def test_disk_full_while_writing_new_directories_of_chunks(tiny_disk: Path) -> None:
+    """The first write of an array with rows of small chunks: each row is a new directory, written
+    as a temporary directory renamed into place. When the disk fills up inside one, the temporary
+    directory goes away and every chunk is absent (fill) or new."""
+    root = tiny_disk / "data.zarr"
+    arr = zc.create_array(root, "rows", shape=(64, 4096), chunks=(1, 1024), dtype="u1", compressors=None)
+    new = np.random.default_rng(1).integers(1, 255, size=(64, 4096), dtype="u1")  # 256 KiB: cannot fit
+    with pytest.raises(zc.StoreError, match="new files of") as info:
+        arr[...] = new
+    assert "unchanged" in str(info.value)
+    got = zc.open_array(root, "rows")[...]
+    written = 0
+    for r in range(64):
+        for c in range(0, 4096, 1024):
+            chunk = got[r, c:c + 1024]
+            assert not chunk.any() or np.array_equal(chunk, new[r, c:c + 1024]), (r, c)
+            written += bool(chunk.any())
+    assert 0 < written < 256
+    assert zc.check(root).ok
+    assert not [p for p in root.rglob("*") if ".zarrconv-tmp-" in p.name], "temporary files left behind"

@@ -142,3 +142,103 @@ def test_a_chunk_file_larger_than_any_chunk_is_refused_by_name(tmp_path: Path) -
             a[...]
     (tmp_path / "c" / "1" / "2").write_bytes(good)
     np.testing.assert_array_equal(a[...], data)
+
+
+def _renames_of_directories(monkeypatch) -> list[tuple[str, str]]:
+    """Record every ``os.rename`` (the store renames files with ``os.replace``, directories with this)."""
+    renamed: list[tuple[str, str]] = []
+    real_rename = os.rename
+
+    def recording_rename(src, dst, *args, **kwargs):
+        real_rename(src, dst, *args, **kwargs)
+        renamed.append((os.fspath(src), os.fspath(dst)))
+
+    monkeypatch.setattr(local_module.os, "rename", recording_rename)
+    return renamed
+
+
+def test_set_many_moves_each_new_directory_into_place_with_one_rename(tmp_path: Path, monkeypatch) -> None:
+    store = LocalStore(tmp_path)
+    store.set("c/1/0", b"before")  # c/1 exists: its keys go one by one, each through its own temporary file
+    renamed = _renames_of_directories(monkeypatch)
+    items = {f"c/{i}/{j}": os.urandom(50 + 7 * i + j) for i in range(4) for j in range(20)}
+    items["c/4/0"] = [b"only ", b"one"]  # a new directory of one key: no directory of its own
+    store.set_many(items)
+    items["c/4/0"] = b"only one"
+    assert {k: store.get(k) for k in items} == items
+    assert [os.path.relpath(dst, tmp_path) for _, dst in renamed] == ["c/0", "c/2", "c/3"]
+    assert not [p for p in tmp_path.rglob("*") if local_module._TMP_MARK in p.name]
+
+
+def test_set_many_into_a_new_directory_that_another_writer_creates_meanwhile(tmp_path: Path, monkeypatch) -> None:
+    """The directory appears after the temporary one is made: the rename of the whole directory
+    fails, and each file is renamed into the other writer's directory, keeping its key."""
+    store, other = LocalStore(tmp_path), LocalStore(tmp_path)
+    real_mkdir = os.mkdir
+
+    def mkdir_then_other_writer(path, *args, **kwargs):
+        real_mkdir(path, *args, **kwargs)
+        if local_module._TMP_MARK in os.path.basename(path):
+            other.set("c/0/99", b"theirs")
+
+    monkeypatch.setattr(local_module.os, "mkdir", mkdir_then_other_writer)
+    renamed = _renames_of_directories(monkeypatch)
+    store.set_many({"c/0/0": b"zero", "c/0/1": b"one"})
+    assert renamed == []
+    assert {k: store.get(k) for k in ("c/0/0", "c/0/1", "c/0/99")} == {"c/0/0": b"zero", "c/0/1": b"one",
+                                                                         "c/0/99": b"theirs"}
+    assert sorted(store.list_prefix("")) == ["c/0/0", "c/0/1", "c/0/99"]
+    assert not [p for p in tmp_path.rglob("*") if local_module._TMP_MARK in p.name]
+
+
+def test_threads_writing_keys_of_the_same_new_directories_lose_none(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    n_dirs, per_thread = 40, 30
+    start = threading.Barrier(2)
+    values = {t: {f"c/{i}/{t * per_thread + j}": os.urandom(64) for i in range(n_dirs) for j in range(per_thread)}
+              for t in range(2)}
+    errors: list[BaseException] = []
+
+    def writer(t: int) -> None:
+        try:
+            start.wait()
+            for i in range(n_dirs):  # each directory: this thread's 30 keys while the other writes its 30
+                store.set_many({k: v for k, v in values[t].items() if k.startswith(f"c/{i}/")})
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(2)]
+    [th.start() for th in threads]
+    [th.join() for th in threads]
+    assert errors == []
+    expected = {**values[0], **values[1]}
+    assert {k: store.get(k) for k in expected} == expected
+    assert sorted(store.list_prefix("")) == sorted(expected)
+    assert not [p for p in tmp_path.rglob("*") if local_module._TMP_MARK in p.name]
+
+
+def test_a_killed_writers_new_directory_is_neither_listed_nor_read(tmp_path: Path) -> None:
+    """A writer killed before its rename leaves a temporary directory full of files: they are no keys."""
+    store = LocalStore(tmp_path)
+    store.set("c/1/0", b"kept")
+    dead = tmp_path / "c" / f"{local_module._TMP_MARK}dead-1"
+    dead.mkdir()
+    (dead / "0").write_bytes(b"never renamed")
+    assert list(store.list_prefix("")) == ["c/1/0"]
+    assert store.list_dir("c/") == ([], ["1"])
+    assert store.get("c/0/0") is None
+
+
+def test_set_many_with_fsync_into_new_directories(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path, fsync=True)
+    items = {f"a/{i}/{j}": bytes([i, j]) * 10 for i in range(2) for j in range(3)}
+    store.set_many(items)
+    assert {k: store.get(k) for k in items} == items
+
+
+def test_set_many_into_a_root_that_does_not_exist_yet_writes_nothing_beside_it(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "new.zarr")
+    store.set_many({"zarr.json": b"{}", "a": b"1", "b/0": b"2", "b/1": b"3"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.zarr"]
+    assert {k: store.get(k) for k in ("zarr.json", "a", "b/0", "b/1")} == {"zarr.json": b"{}", "a": b"1",
+                                                                           "b/0": b"2", "b/1": b"3"}

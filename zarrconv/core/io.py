@@ -339,9 +339,34 @@ def _decodes_many(pipe: Any, pointwise: bool) -> bool:
 def _small_batches(items: list, nbytes: int) -> list[list]:
     """``items`` (small chunks) cut into batches of about :data:`_BATCH_BYTES` (8 to 64 chunks), and
     into at least 4 batches per thread, so that the last batches leave no core idle for long."""
-    per = max(8, min(64, _BATCH_BYTES // max(1, nbytes)))
-    per = max(1, min(per, math.ceil(len(items) / (4 * max(1, int(config.get("threads")))))))
+    per = _per_small_batch(len(items), nbytes)
     return [items[i:i + per] for i in range(0, len(items), per)]
+
+
+def _per_small_batch(n: int, nbytes: int) -> int:
+    """Chunks per batch of :func:`_small_batches`, out of ``n`` chunks of ``nbytes``."""
+    per = max(8, min(64, _BATCH_BYTES // max(1, nbytes)))
+    return max(1, min(per, math.ceil(n / (4 * max(1, int(config.get("threads")))))))
+
+
+def _row_batches(tasks: list[ChunkTask], nbytes: int) -> list[list[ChunkTask]]:
+    """:func:`_small_batches` of chunks to write, each batch grown (to at most twice its size) to
+    the end of its row of chunks, the run of chunks that differ only in the last coordinate. With
+    ``/``-separated keys a row is one directory, and a batch holding a whole new directory is
+    stored with one rename for all of its files (:meth:`LocalStore.set_many`), where a row split
+    between two threads' batches costs a rename per file."""
+    per = _per_small_batch(len(tasks), nbytes)
+    batches: list[list[ChunkTask]] = []
+    batch: list[ChunkTask] = []
+    for i, t in enumerate(tasks):
+        batch.append(t)
+        row_ends = i + 1 == len(tasks) or tasks[i + 1].coords[:-1] != t.coords[:-1]
+        if len(batch) >= 2 * per or (len(batch) >= per and row_ends):
+            batches.append(batch)
+            batch = []
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 class _ReadBuffers:
@@ -655,7 +680,7 @@ def _write_small(cio: ChunkIO, pipe: Any, tasks: list[ChunkTask], value: np.ndar
             store.set_many(dict(zip(kept, _encode_many(cio, pipe, kept, chunks[~empty]))))
         store.delete_many([keys[i] for i in np.flatnonzero(empty)])
 
-    run_pipeline(_small_batches(tasks, pipe.spec.nbytes), gather, encode_put, lambda _, __: None)
+    run_pipeline(_row_batches(tasks, pipe.spec.nbytes), gather, encode_put, lambda _, __: None)
 
 
 def _gather(cio: ChunkIO, pipe: Any, tasks: list[ChunkTask], value: np.ndarray, index_arrays: bool) -> np.ndarray:

@@ -1,7 +1,10 @@
 """A directory on local disk.
 
 Writes go to a temporary file beside the target and are renamed over it with
-``os.replace``, so a crash leaves either the old or the new file, never a torn one.
+``os.replace``, so a crash leaves either the old or the new file, never a torn one. A batch
+of keys in a directory that does not exist yet is written into a temporary directory that is
+then renamed into place: one rename for the whole directory instead of one a file (a new
+chunk's old content is "absent", which the directory's absence keeps until the rename).
 Keys and symbolic links that would lead outside the root are refused.
 """
 
@@ -62,6 +65,15 @@ def _write_all(fd: int, parts: list) -> None:
                 n -= views.pop(0).nbytes
             else:
                 views[0], n = views[0][n:], 0
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the entries of ``directory`` (a file renamed into it) durable."""
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0)
@@ -272,7 +284,7 @@ class LocalStore(Store):
         for dirpath, dirnames, filenames in os.walk(base):
             rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
             rel = "" if rel == "." else rel + "/"
-            dirnames.sort()
+            dirnames[:] = sorted(d for d in dirnames if _TMP_MARK not in d)  # a crashed writer's new directory
             for f in sorted(filenames):
                 if _TMP_MARK in f or f == LOCK_FILE:
                     continue
@@ -295,17 +307,84 @@ class LocalStore(Store):
     # -- writing ------------------------------------------------------------------------
     def set(self, key: str, value: Value) -> None:
         self.check_writable(key)
-        self._put(key, value)
+        self._put(key, self._path(key), value)
 
     def set_many(self, items: Mapping[str, Value]) -> None:
-        """Batched :meth:`set`: each value still goes to a temporary file renamed over its key."""
+        """Batched :meth:`set`. Each value goes to a temporary file renamed over its key, except
+        that consecutive keys of a directory that does not exist yet are written into a new
+        temporary directory renamed into place at once (:meth:`_put_new_dir`): in the first write
+        of an array, one rename per directory of chunks instead of one per chunk."""
         self.check_writable(next(iter(items), ""))
+        group: list[tuple[str, str, Value]] = []  # (key, path, value) of one directory
         for key, value in items.items():
-            self._put(key, value)
+            path = self._path(key)
+            if group and path.rpartition(os.sep)[0] != group[0][1].rpartition(os.sep)[0]:
+                self._put_group(group)
+                group = []
+            group.append((key, path, value))
+        if group:
+            self._put_group(group)
 
-    def _put(self, key: str, value: Value) -> None:
-        """Write ``value`` to a new temporary file in the key's directory, then rename it over the key."""
-        path = self._path(key)
+    def _put_group(self, group: list[tuple[str, str, Value]]) -> None:
+        """Write the keys of one directory: together if the directory is new (and not the root,
+        which is never made by renaming a directory from outside it), else one by one."""
+        directory = group[0][1].rpartition(os.sep)[0] or os.sep
+        if len(group) > 1 and directory != self.root and not os.path.lexists(directory):
+            self._put_new_dir(directory, group)
+            return
+        for key, path, value in group:
+            self._put(key, path, value)
+
+    def _put_new_dir(self, directory: str, group: list[tuple[str, str, Value]]) -> None:
+        """Write ``group`` (keys of the absent ``directory``) as files of a temporary directory
+        beside it, then rename that directory to ``directory``. Should another writer create
+        ``directory`` meanwhile, the rename fails and each file is renamed into it instead (still
+        atomic per key). A failure removes the temporary directory: every key keeps its old
+        content (absent) or, after a partial move, its new one."""
+        parent = directory.rpartition(os.sep)[0] or os.sep
+        tmp = _temporary_name(parent)
+        try:
+            try:
+                os.mkdir(tmp)
+            except FileNotFoundError:
+                os.makedirs(parent, exist_ok=True)
+                self._check_dir(parent, group[0][0])
+                os.mkdir(tmp)
+            names = [path.rpartition(os.sep)[2] for _, path, _ in group]
+            for name, (_, _, value) in zip(names, group):
+                fd = os.open(f"{tmp}{os.sep}{name}", _WRITE_FLAGS, 0o644)
+                try:
+                    _write_all(fd, value if isinstance(value, list) else [value])
+                    if self.fsync:
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
+            if self.fsync:
+                _fsync_dir(tmp)
+            try:
+                os.rename(tmp, directory)
+            except OSError as e:
+                if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+                for name in names:  # ``directory`` appeared meanwhile: move the files in one by one
+                    os.replace(f"{tmp}{os.sep}{name}", f"{directory}{os.sep}{name}")
+                os.rmdir(tmp)
+                if self.fsync:
+                    _fsync_dir(directory)
+            if self.fsync:
+                _fsync_dir(parent)
+        except OSError as e:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreError(
+                f"cannot write the {len(group)} new files of {directory} (first {group[0][0]!r}): {e}; "
+                f"every key not yet renamed into place is unchanged"
+            ) from e
+
+    def _put(self, key: str, path: str, value: Value) -> None:
+        """Write ``value`` to a new temporary file in the directory of ``path`` (the key's), then
+        rename it over ``path``."""
         directory = path.rpartition(os.sep)[0] or os.sep
         tmp = _temporary_name(directory)
         try:
@@ -323,11 +402,7 @@ class LocalStore(Store):
                 os.close(fd)
             os.replace(tmp, path)
             if self.fsync:  # make the rename itself durable (power loss, not just a crash)
-                dfd = os.open(directory, os.O_RDONLY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
+                _fsync_dir(directory)
         except OSError as e:
             try:
                 os.unlink(tmp)
