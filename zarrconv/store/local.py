@@ -67,6 +67,18 @@ def _write_all(fd: int, parts: list) -> None:
                 views[0], n = views[0][n:], 0
 
 
+def _write_new_file(path: str, value: Value, fsync: bool) -> None:
+    """Create the file ``path`` (``O_EXCL``: it must not exist) holding ``value`` (bytes, or a list
+    of parts written in order), flushed to the device first if ``fsync``."""
+    fd = os.open(path, _WRITE_FLAGS, 0o644)
+    try:
+        _write_all(fd, value if isinstance(value, list) else [value])
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(directory: str) -> None:
     """Make the entries of ``directory`` (a file renamed into it) durable."""
     dfd = os.open(directory, os.O_RDONLY)
@@ -352,13 +364,7 @@ class LocalStore(Store):
                 os.mkdir(tmp)
             names = [path.rpartition(os.sep)[2] for _, path, _ in group]
             for name, (_, _, value) in zip(names, group):
-                fd = os.open(f"{tmp}{os.sep}{name}", _WRITE_FLAGS, 0o644)
-                try:
-                    _write_all(fd, value if isinstance(value, list) else [value])
-                    if self.fsync:
-                        os.fsync(fd)
-                finally:
-                    os.close(fd)
+                _write_new_file(f"{tmp}{os.sep}{name}", value, self.fsync)
             if self.fsync:
                 _fsync_dir(tmp)
             try:
@@ -389,17 +395,11 @@ class LocalStore(Store):
         tmp = _temporary_name(directory)
         try:
             try:
-                fd = os.open(tmp, _WRITE_FLAGS, 0o644)
-            except FileNotFoundError:
+                _write_new_file(tmp, value, self.fsync)
+            except FileNotFoundError:  # the key's directory does not exist yet
                 os.makedirs(directory, exist_ok=True)
                 self._check_dir(directory, key)
-                fd = os.open(tmp, _WRITE_FLAGS, 0o644)
-            try:
-                _write_all(fd, value if isinstance(value, list) else [value])
-                if self.fsync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+                _write_new_file(tmp, value, self.fsync)
             os.replace(tmp, path)
             if self.fsync:  # make the rename itself durable (power loss, not just a crash)
                 _fsync_dir(directory)
