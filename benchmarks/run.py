@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import platform
 import shutil
@@ -132,10 +133,13 @@ class Runner:
     The machine may be shared, so the repeats are interleaved (zarrconv, zarr-python, ...,
     zarrconv, ...) and the best time of each implementation is kept: a burst of load
     from elsewhere then hits every implementation alike instead of one of them. Each round
-    starts with the next implementation: what one leaves behind (memory it freed, which a
-    ballooned virtual machine hands back to its host, so that the next large allocation
-    faults it in again, measured as 0.3-1.1 s of system time on a 512 MiB read that follows
-    tensorstore's) then falls on each of the others in turn, not always on the same one. A round is
+    takes the implementations in another order (:meth:`order`), so that each follows each of
+    the others in turn: what one leaves behind then falls on every other, not always on the
+    same one. (A 512 MiB sharded read right after tensorstore's took 1.3-1.7 s, with 0.4-1.1 s
+    of system time, where the same read after another one took 0.7-1.2 s with 0.14-0.22 s:
+    memory that tensorstore freed has to be faulted in again on this virtual machine. Merely
+    starting each round one implementation further on, as this runner did before, keeps the
+    same neighbours, so one implementation always paid it.) A round is
     repeated at least ``repeat`` times and, for short operations, until every implementation
     has been timed for ``min_time`` seconds (at most :attr:`MAX_ROUNDS` rounds): on a noisy
     machine the best of three 0.1 s reads is a draw, not a best (measured on the 2-vCPU machine of
@@ -161,10 +165,9 @@ class Runner:
                 results[lib.name] = _failed(lib, e)
         rounds = 0
         while rounds < self.repeat or (rounds < self.MAX_ROUNDS and self._short(results, calls)):
-            turn = rounds % len(self.libs)  # each round starts one further: no one always follows the same peer
-            rounds += 1
-            for lib in self.libs[turn:] + self.libs[:turn]:
+            for lib in self.order(rounds):
                 self._time(lib, results, calls, before)
+            rounds += 1
         for lib in self.libs:
             res = results[lib.name]
             if lib.name in calls and not res.error:
@@ -177,6 +180,16 @@ class Runner:
             spread = f" (median {r.median:.3f} of {len(r.samples)})" if r.samples and not r.error else ""
             print(f"    {lib.name:<13} {r.cell()}{spread}", file=sys.stderr, flush=True)
         return results
+
+    def order(self, round_no: int) -> list[Lib]:
+        """The implementations in the order of round ``round_no``: from implementation ``round_no``
+        on, in steps of ``k``, where ``k`` runs through the steps coprime to their number. With
+        step ``k`` each one follows the one ``k`` places before it, so over the rounds each
+        follows each of the others (with 5 implementations: all 4 in any 5 rounds)."""
+        n = len(self.libs)
+        steps = [k for k in range(1, n) if math.gcd(k, n) == 1] or [1]
+        k = steps[round_no % len(steps)]
+        return [self.libs[(round_no + k * j) % n] for j in range(n)]
 
     def _short(self, results: dict[str, Result], calls: dict[str, Any]) -> bool:
         """Whether an implementation still running has been timed for less than ``min_time`` seconds."""
