@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -327,20 +328,22 @@ class LocalStore(Store):
         temporary directory renamed into place at once (:meth:`_put_new_dir`): in the first write
         of an array, one rename per directory of chunks instead of one per chunk."""
         self.check_writable(next(iter(items), ""))
-        group: list[tuple[str, str, Value]] = []  # (key, path, value) of one directory
+        group: list[tuple[str, str, Value]] = []  # (key, path, value) of the keys in ``directory``
+        directory = ""
         for key, value in items.items():
             path = self._path(key)
-            if group and path.rpartition(os.sep)[0] != group[0][1].rpartition(os.sep)[0]:
-                self._put_group(group)
-                group = []
+            key_dir = path.rpartition(os.sep)[0] or os.sep
+            if key_dir != directory:
+                if group:
+                    self._put_group(directory, group)
+                group, directory = [], key_dir
             group.append((key, path, value))
         if group:
-            self._put_group(group)
+            self._put_group(directory, group)
 
-    def _put_group(self, group: list[tuple[str, str, Value]]) -> None:
-        """Write the keys of one directory: together if the directory is new (and not the root,
+    def _put_group(self, directory: str, group: list[tuple[str, str, Value]]) -> None:
+        """Write the keys of ``directory``: together if the directory is new (and not the root,
         which is never made by renaming a directory from outside it), else one by one."""
-        directory = group[0][1].rpartition(os.sep)[0] or os.sep
         if len(group) > 1 and directory != self.root and not os.path.lexists(directory):
             self._put_new_dir(directory, group)
             return
@@ -380,8 +383,6 @@ class LocalStore(Store):
             if self.fsync:
                 _fsync_dir(parent)
         except OSError as e:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
             raise StoreError(
                 f"cannot write the {len(group)} new files of {directory} (first {group[0][0]!r}): {e}; "
@@ -425,8 +426,6 @@ class LocalStore(Store):
             raise StoreError(f"cannot delete {path}: {e}") from e
 
     def delete_prefix(self, prefix: str) -> None:
-        import shutil
-
         self.check_writable(prefix)
         parts = [p for p in prefix.split("/") if p]
         if not parts:
